@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# make            library, BPF objects, tools, tests, examples (into build/)
+# make check      every test, then every test again under ASan+UBSan (SANITIZE=1: only that)
+# make install    PREFIX=/usr/local DESTDIR=
+# V=1             show commands
+
+VERSION_MAJOR := 0
+VERSION := 0.1.0
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR ?=
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+AR ?= ar
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Iinclude -I$(BUILD) -D_GNU_SOURCE
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
+LIB_LIBS := -lbpf -lpthread
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
+	$(if $(MULTIARCH),-idirafter /usr/include/$(MULTIARCH))
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_PIC_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/pic/%.o,$(LIB_SRCS))
+LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+SO_NAME := libabmap.so.$(VERSION_MAJOR)
+LIB_SO := $(BUILD)/libabmap.so.$(VERSION)
+LIB_A := $(BUILD)/libabmap.a
+LIB_PC := $(BUILD)/abmap.pc
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+KTEST_BPF := $(sort $(wildcard tests/kernel/*.bpf.c))
+KTEST_SKELS := $(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.skel.h,$(KTEST_BPF))
+KTEST_SRCS := $(sort $(wildcard tests/kernel/test_*.c))
+KTEST_HELPERS := $(filter-out $(KTEST_SRCS),$(sort $(wildcard tests/kernel/*.c)))
+KTEST_HELPERS := $(filter-out $(KTEST_BPF),$(KTEST_HELPERS))
+KTEST_BINS := $(patsubst tests/kernel/%.c,$(BUILD)/tests/kernel/%,$(KTEST_SRCS))
+EXAMPLE_BPF := $(sort $(wildcard examples/*.bpf.c))
+EXAMPLE_SKELS := $(patsubst examples/%.bpf.c,$(BUILD)/examples/%.skel.h,$(EXAMPLE_BPF))
+EXAMPLE_SRCS := $(filter-out $(EXAMPLE_BPF),$(sort $(wildcard examples/*.c)))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
+
+TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS)
+
+.PHONY: all lib tests examples check check-one install format check-format clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: lib tests examples
+
+lib: $(LIB_SO) $(LIB_A) $(LIB_PC)
+tests: $(UNIT_BINS) $(KTEST_BINS)
+examples: $(EXAMPLE_BINS)
+
+$(BUILD)/lib/pic/%.o: lib/%.c lib/*.h include/*.h | $(BUILD)/lib/pic
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/lib/%.o: lib/%.c lib/*.h include/*.h | $(BUILD)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(LIB_SO): $(LIB_PIC_OBJS) lib/libabmap.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared $(ALL_LDFLAGS) -Wl,-soname,$(SO_NAME) \
+		-Wl,--version-script=lib/libabmap.map $(LIB_PIC_OBJS) $(LIB_LIBS) -o $@
+	$(Q)ln -sf $(notdir $@) $(BUILD)/$(SO_NAME)
+	$(Q)ln -sf $(SO_NAME) $(BUILD)/libabmap.so
+
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB_PC): lib/abmap.pc.in Makefile | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# BPF objects and their skeletons
+$(BUILD)/%.bpf.o: %.bpf.c include/*.h
+	$(call msg,CLANG,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $@)))) > $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(LIB_A) include/*.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
+
+$(BUILD)/tests/kernel/%: tests/kernel/%.c $(KTEST_HELPERS) tests/kernel/*.h $(KTEST_SKELS) $(LIB_A)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -I$(BUILD)/tests/kernel $< $(KTEST_HELPERS) \
+		$(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
+
+$(BUILD)/examples/%: examples/%.c $(EXAMPLE_SKELS) $(LIB_A)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/examples $< $(LIB_A) $(ALL_LDFLAGS) $(LIB_LIBS) -o $@
+
+$(BUILD) $(BUILD)/lib $(BUILD)/lib/pic:
+	$(Q)mkdir -p $@
+
+# Tests: plain build first, then the same tests under ASan+UBSan.
+check:
+ifeq ($(SANITIZE),1)
+	$(Q)$(MAKE) --no-print-directory check-one SANITIZE=1
+else
+	$(Q)$(MAKE) --no-print-directory check-one
+	$(Q)$(MAKE) --no-print-directory check-one SANITIZE=1
+endif
+
+check-one: all
+	$(Q)scripts/run-tests.sh $(BUILD) $(TEST_BINS)
+
+install: lib
+	$(Q)install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	$(Q)install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	$(Q)ln -sf libabmap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	$(Q)ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libabmap.so
+	$(Q)install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	$(Q)install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(Q)install -m 0644 include/abmap.h include/abmap_shared.h include/abmap_bpf.h \
+		$(DESTDIR)$(INCLUDEDIR)/
+
+FORMAT_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h')
+
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+
+check-format:
+	$(Q)clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	$(Q)rm -rf build

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * BPF-side reader API of libabmap.
+ *
+ * Declare a group's pointer map and its A/B structures with the macros below; their layout is
+ * what abmap_group_new(), abmap_array_new() and abmap_hash_new() accept. In a program, read the
+ * pointer once into a snapshot and pass that snapshot to every lookup, so all structures are read
+ * from the same side:
+ *
+ *	struct abmap_snapshot snap;
+ *
+ *	if (abmap_snapshot_read(&my_ptr, &snap))
+ *		return XDP_PASS;
+ *	vip = abmap_lookup(&snap, vips, &key);
+ *	be = abmap_lookup(&snap, backends, &idx);
+ */
+#ifndef __ABMAP_BPF_H
+#define __ABMAP_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "abmap_shared.h"
+
+struct abmap_snapshot {
+	__u64 generation;
+	__u32 side;
+};
+
+/* The group's pointer: a 1-entry mmapable array of struct abmap_pointer. */
+#define ABMAP_POINTER_MAP(name)                                                                    \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(max_entries, 1);                                                            \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__type(key, __u32);                                                                \
+		__type(value, struct abmap_pointer);                                               \
+	} name SEC(".maps")
+
+#define __ABMAP_ARRAY_SIDE(name, value_type, entries, flags)                                       \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(max_entries, entries);                                                      \
+		__uint(map_flags, flags);                                                          \
+		__type(key, __u32);                                                                \
+		__type(value, value_type);                                                         \
+	} name SEC(".maps")
+
+#define __ABMAP_HASH_SIDE(name, key_type, value_type, entries, flags)                              \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
+		__uint(max_entries, entries);                                                      \
+		__uint(map_flags, flags);                                                          \
+		__type(key, key_type);                                                             \
+		__type(value, value_type);                                                         \
+	} name SEC(".maps")
+
+/* An A/B array: maps NAME_a and NAME_b, written by libabmap through mmap(). */
+#define ABMAP_ARRAY(name, value_type, entries)                                                     \
+	__ABMAP_ARRAY_SIDE(name##_a, value_type, entries, BPF_F_MMAPABLE);                         \
+	__ABMAP_ARRAY_SIDE(name##_b, value_type, entries, BPF_F_MMAPABLE)
+
+/* An A/B array with map flags of your choice (e.g. 0: written with batch updates). */
+#define ABMAP_ARRAY_FLAGS(name, value_type, entries, flags)                                        \
+	__ABMAP_ARRAY_SIDE(name##_a, value_type, entries, flags);                                  \
+	__ABMAP_ARRAY_SIDE(name##_b, value_type, entries, flags)
+
+/* The length map of an A/B array: NAME_len, entry = side. */
+#define ABMAP_ARRAY_LEN(name) __ABMAP_ARRAY_SIDE(name##_len, __u32, 2, 0)
+
+/* An A/B hash: maps NAME_a and NAME_b. */
+#define ABMAP_HASH(name, key_type, value_type, entries)                                            \
+	__ABMAP_HASH_SIDE(name##_a, key_type, value_type, entries, 0);                             \
+	__ABMAP_HASH_SIDE(name##_b, key_type, value_type, entries, 0)
+
+/*
+ * Read the group's generation once. Every lookup of this invocation must use @snap: reading
+ * the pointer again could observe a flip in between and mix two configurations.
+ */
+static __always_inline int abmap_snapshot_read(void *pointer_map, struct abmap_snapshot *snap)
+{
+	struct abmap_pointer *ptr;
+	__u32 zero = 0;
+
+	ptr = bpf_map_lookup_elem(pointer_map, &zero);
+	if (!ptr)
+		return -1;
+	snap->generation = *(volatile __u64 *)&ptr->generation;
+	snap->side = snap->generation & 1;
+	return 0;
+}
+
+/*
+ * One lookup call site per side. The empty asm keeps clang from merging the two calls into one
+ * with a phi'd map pointer, which the verifier cannot inline (a real helper call, ~2.5x slower).
+ */
+static __always_inline void *__abmap_lookup(const struct abmap_snapshot *snap, void *map_a,
+					    void *map_b, const void *key)
+{
+	void *value;
+
+	if (snap->side) {
+		value = bpf_map_lookup_elem(map_b, key);
+		asm volatile("" : "+r"(value));
+	} else {
+		value = bpf_map_lookup_elem(map_a, key);
+		asm volatile("" : "+r"(value));
+	}
+	return value;
+}
+
+/* Look up @key in the side of A/B structure @name selected by @snap. */
+#define abmap_lookup(snap, name, key) __abmap_lookup((snap), &name##_a, &name##_b, (key))
+
+/* Length of the side of A/B array @name selected by @snap (0 if the length map is missing). */
+#define abmap_array_len(snap, name)                                                                \
+	({                                                                                         \
+		__u32 __side = (snap)->side;                                                       \
+		__u32 *__len = bpf_map_lookup_elem(&name##_len, &__side);                          \
+		__len ? *__len : 0;                                                                \
+	})
+
+#endif /* __ABMAP_BPF_H */

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Writing one structure's passive side.
+ *
+ * Invariant: map->diff holds every key where the passive and the live side may differ, valid
+ * while map->diff_gen equals the live generation. A flip swaps the sides, and the set of keys
+ * where they differ is symmetric, so after a flip the same set stays valid for the new
+ * generation. Catching the passive side up is then "copy these keys from live", and every write
+ * adds its key to the set *before* writing, so a failure half-way leaves the set still covering
+ * everything that may be wrong. When the set is unknown (another process wrote last, or the set
+ * overflowed) both sides are compared in full.
+ *
+ * Arrays keep every slot at or past their length zero, on both sides, so a length map plus the
+ * slots below it say everything.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int map_len(struct abmap *map, int side, __u32 *len)
+{
+	if (!map->has_len) {
+		*len = map->max_entries;
+		return 0;
+	}
+	return map->group->be->len_read(map, side, len);
+}
+
+static int set_len(struct abmap *map, int passive, __u32 len)
+{
+	map->diff_len = true;
+	return map->group->be->len_write(map, passive, len);
+}
+
+static int copy_len(struct abmap *map, int passive)
+{
+	__u32 live_len, passive_len;
+	int err;
+
+	if (!map->has_len)
+		return 0;
+	err = map_len(map, !passive, &live_len);
+	if (!err)
+		err = map_len(map, passive, &passive_len);
+	if (!err && live_len != passive_len)
+		err = map->group->be->len_write(map, passive, live_len);
+	return err;
+}
+
+static int copy_key(struct abmap *map, int passive, const void *key, void *buf)
+{
+	int err = kind_read(&map->sides[!passive], key, buf);
+
+	if (err == -ENOENT)
+		return kind_erase(&map->sides[passive], key);
+	if (err)
+		return err;
+	return kind_write(&map->sides[passive], key, buf);
+}
+
+static int replay_diff(struct abmap *map, int passive)
+{
+	void *buf = malloc(map->value_size);
+	const void *key;
+	__u32 pos = 0;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (!err && (key = keyset_next(&map->diff, &pos)))
+		err = copy_key(map, passive, key, buf);
+	free(buf);
+	if (!err && map->diff_len)
+		err = copy_len(map, passive);
+	return err;
+}
+
+/* Read elements 0..n-1 of one array side into @values. */
+static int array_read_all(struct abmap *map, int side, void *values, __u32 n)
+{
+	const struct backend_ops *be = map->group->be;
+	struct abmap_side *s = &map->sides[side];
+	__u32 i;
+	int err;
+
+	if (be->lookup_array) {
+		err = be->lookup_array(s, values, n);
+		if (err != -EOPNOTSUPP)
+			return err;
+	}
+	for (i = 0; i < n; i++) {
+		err = kind_read(s, &i, (__u8 *)values + (size_t)i * map->value_size);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Write @n elements given by index list @keys (NULL: indexes 0..n-1) on one side. */
+static int array_write_elems(struct abmap *map, int side, const __u32 *keys, const void *values,
+			     __u32 n)
+{
+	const struct backend_ops *be = map->group->be;
+	struct abmap_side *s = &map->sides[side];
+	__u32 i;
+	int err;
+
+	if (!n)
+		return 0;
+	if (!keys)
+		keys = map->iota;
+	if (!s->mem && be->update_batch) {
+		err = be->update_batch(s, keys, values, n);
+		if (err != -EOPNOTSUPP)
+			return err;
+	}
+	for (i = 0; i < n; i++) {
+		err = kind_write(s, &keys[i], (const __u8 *)values + (size_t)i * map->value_size);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int array_copy_all(struct abmap *map, int passive)
+{
+	size_t vs = map->value_size, n = map->max_entries;
+	__u8 *live = NULL, *pas = NULL, *vals = NULL;
+	__u32 *keys = NULL, nr = 0, i;
+	int err;
+
+	if (map->sides[0].mem && map->sides[1].mem) {
+		memcpy(map->sides[passive].mem, map->sides[!passive].mem, n * array_stride(map));
+		return copy_len(map, passive);
+	}
+	live = malloc(n * vs);
+	pas = malloc(n * vs);
+	vals = malloc(n * vs);
+	keys = malloc(n * sizeof(*keys));
+	err = live && pas && vals && keys ? 0 : -ENOMEM;
+	if (!err)
+		err = array_read_all(map, !passive, live, n);
+	if (!err)
+		err = array_read_all(map, passive, pas, n);
+	for (i = 0; !err && i < n; i++) {
+		if (!memcmp(live + i * vs, pas + i * vs, vs))
+			continue;
+		keys[nr] = i;
+		memcpy(vals + (size_t)nr * vs, live + i * vs, vs);
+		nr++;
+	}
+	if (!err)
+		err = array_write_elems(map, passive, keys, vals, nr);
+	if (!err)
+		err = copy_len(map, passive);
+	free(live);
+	free(pas);
+	free(vals);
+	free(keys);
+	return err;
+}
+
+/* Every key present on one side. */
+static int collect_keys(struct abmap *map, int side, __u8 **keys_out, __u32 *n_out)
+{
+	struct abmap_side *s = &map->sides[side];
+	size_t ks = map->key_size;
+	__u32 n = 0, cap = 64;
+	__u8 *keys = malloc(cap * ks);
+	const void *prev = NULL;
+	int err;
+
+	if (!keys)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			__u8 *bigger = realloc(keys, (size_t)cap * 2 * ks);
+
+			if (!bigger) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = bigger;
+			cap *= 2;
+		}
+		err = kind_next_key(s, prev, keys + (size_t)n * ks);
+		if (err == -ENOENT)
+			break;
+		if (err) {
+			free(keys);
+			return err;
+		}
+		prev = keys + (size_t)n * ks;
+		n++;
+	}
+	*keys_out = keys;
+	*n_out = n;
+	return 0;
+}
+
+/* Generic full comparison: remove what live lacks, write what differs. */
+static int generic_copy_all(struct abmap *map, int passive)
+{
+	size_t ks = map->key_size;
+	__u8 *keys = NULL, *a = malloc(map->value_size), *b = malloc(map->value_size);
+	__u32 n = 0, i;
+	int err = a && b ? 0 : -ENOMEM;
+
+	if (!err)
+		err = collect_keys(map, passive, &keys, &n);
+	for (i = 0; !err && i < n; i++) {
+		err = kind_read(&map->sides[!passive], keys + i * ks, a);
+		if (err == -ENOENT)
+			err = kind_erase(&map->sides[passive], keys + i * ks);
+	}
+	free(keys);
+	keys = NULL;
+	if (!err)
+		err = collect_keys(map, !passive, &keys, &n);
+	for (i = 0; !err && i < n; i++) {
+		const void *key = keys + i * ks;
+
+		err = kind_read(&map->sides[!passive], key, a);
+		if (err)
+			break;
+		err = kind_read(&map->sides[passive], key, b);
+		if (err && err != -ENOENT)
+			break;
+		if (err == -ENOENT || memcmp(a, b, map->value_size))
+			err = kind_write(&map->sides[passive], key, a);
+	}
+	free(keys);
+	free(a);
+	free(b);
+	return err;
+}
+
+int map_catch_up(struct abmap *map, int passive)
+{
+	struct abmap_group *g = map->group;
+	int err;
+
+	if (map->ready)
+		return 0;
+	if (map->diff_gen == g->gen && !map->diff.all) {
+		err = replay_diff(map, passive);
+	} else {
+		pr_debug("structure (map id %u): comparing both sides in full\n", map->id_a);
+		err = map->kind->is_array ? array_copy_all(map, passive) :
+					    generic_copy_all(map, passive);
+	}
+	if (err)
+		return err;
+	keyset_clear(&map->diff);
+	map->diff_len = false;
+	map->diff_gen = g->gen;
+	map->ready = true;
+	return 0;
+}
+
+/* Highest slot + 1 that may be non-zero on the passive side of an array. */
+static int array_dirty_limit(struct abmap *map, int passive, __u32 *limit)
+{
+	bool known = map->diff_gen == map->group->gen && !map->diff.all;
+
+	*limit = map->max_entries;
+	if (!map->has_len || !known || map->sides[passive].mem)
+		return 0;
+	return map_len(map, passive, limit);
+}
+
+static const void *new_elem(const struct abmap *map, const void *values, __u32 n, __u32 i,
+			    const void *zero)
+{
+	return i < n ? (const __u8 *)values + (size_t)i * map->value_size : zero;
+}
+
+/*
+ * Indexes where the new content (@n values, zero past them) differs from the live side: once
+ * the passive side holds the new content, the sides differ exactly there.
+ */
+static int array_changes(struct abmap *map, int passive, const void *values, __u32 n,
+			 struct keyset *changed)
+{
+	struct abmap_side *live = &map->sides[!passive];
+	size_t vs = map->value_size, step = live->mem ? array_stride(map) : vs;
+	__u8 *zero = calloc(1, vs), *buf = NULL;
+	const __u8 *base = live->mem;
+	__u32 live_len, hi, i;
+	int err;
+
+	err = zero ? map_len(map, !passive, &live_len) : -ENOMEM;
+	hi = n > live_len ? n : live_len;
+	if (!err && !base) {
+		buf = malloc((size_t)hi * vs + 1);
+		err = buf ? array_read_all(map, !passive, buf, hi) : -ENOMEM;
+		base = buf;
+	}
+	for (i = 0; !err && i < hi && !changed->all; i++) {
+		if (memcmp(base + i * step, new_elem(map, values, n, i, zero), vs))
+			keyset_add(changed, &i);
+	}
+	free(buf);
+	free(zero);
+	return err;
+}
+
+/* Passive side caught up: write only the changed elements. */
+static int write_changes(struct abmap *map, int passive, const struct keyset *changed,
+			 const void *values, __u32 n)
+{
+	size_t vs = map->value_size;
+	__u32 *keys = malloc((changed->count + 1) * sizeof(*keys)), nr = 0, pos = 0;
+	__u8 *vals = malloc((changed->count + 1) * vs), *zero = calloc(1, vs);
+	const __u32 *key;
+	int err = keys && vals && zero ? 0 : -ENOMEM;
+
+	while (!err && (key = keyset_next(changed, &pos))) {
+		keys[nr] = *key;
+		memcpy(vals + nr * vs, new_elem(map, values, n, *key, zero), vs);
+		nr++;
+	}
+	if (!err)
+		err = array_write_elems(map, passive, keys, vals, nr);
+	if (!err && map->has_len)
+		err = set_len(map, passive, n);
+	free(keys);
+	free(vals);
+	free(zero);
+	return err;
+}
+
+/* Write every slot that may matter: the new values and zeroes up to the dirty limit. */
+static int write_whole(struct abmap *map, int passive, const void *values, __u32 n)
+{
+	struct abmap_side *s = &map->sides[passive];
+	size_t stride = array_stride(map);
+	__u8 *mem = s->mem;
+	__u32 limit, i;
+	void *zeros;
+	int err;
+
+	err = array_dirty_limit(map, passive, &limit);
+	if (err)
+		return err;
+	keyset_set_all(&map->diff);
+	if (mem) {
+		if (stride == map->value_size) {
+			memcpy(mem, values, (size_t)n * stride);
+		} else {
+			for (i = 0; i < n; i++)
+				memcpy(mem + i * stride, (const __u8 *)values + (size_t)i * map->value_size,
+				       map->value_size);
+		}
+		memset(mem + (size_t)n * stride, 0, (size_t)(map->max_entries - n) * stride);
+		return map->has_len ? set_len(map, passive, n) : 0;
+	}
+	err = array_write_elems(map, passive, NULL, values, n);
+	if (!err && limit > n) {
+		zeros = calloc(limit - n, map->value_size);
+		err = zeros ? array_write_elems(map, passive, map->iota + n, zeros, limit - n) :
+			      -ENOMEM;
+		free(zeros);
+	}
+	if (!err && map->has_len)
+		err = set_len(map, passive, n);
+	return err;
+}
+
+int map_write_array(struct abmap *map, int passive, const void *values, __u32 n)
+{
+	bool known = map->ready || (map->diff_gen == map->group->gen && !map->diff.all);
+	struct keyset changed;
+	int err;
+
+	keyset_init(&changed, sizeof(__u32), map->diff.limit);
+	err = array_changes(map, passive, values, n, &changed);
+	if (err)
+		goto out;
+	/* Without mmap, syscalls dominate: when few elements change, write only those. */
+	if (!map->sides[passive].mem && known && !changed.all) {
+		err = map_catch_up(map, passive);
+		if (!err) {
+			keyset_set_all(&map->diff);
+			err = write_changes(map, passive, &changed, values, n);
+		}
+	} else {
+		err = write_whole(map, passive, values, n);
+	}
+out:
+	map->diff_len = true;
+	if (err) {
+		keyset_free(&changed);
+		keyset_set_all(&map->diff);
+		return err;
+	}
+	keyset_free(&map->diff);
+	map->diff = changed;
+	return 0;
+}
+
+int map_write_hash(struct abmap *map, int passive, const void *keys, const void *values, __u32 n)
+{
+	const struct backend_ops *be = map->group->be;
+	struct abmap_side *s = &map->sides[passive];
+	size_t ks = map->key_size;
+	struct keyset wanted;
+	__u8 *old = NULL;
+	__u32 nr_old = 0, i;
+	int err;
+
+	keyset_set_all(&map->diff);
+	keyset_init(&wanted, map->key_size, UINT32_MAX);
+	for (i = 0; i < n; i++)
+		keyset_add(&wanted, (const __u8 *)keys + i * ks);
+	err = wanted.all ? -ENOMEM : 0;
+
+	/* Deletions first: the new keys may need the room (max_entries). */
+	if (!err)
+		err = collect_keys(map, passive, &old, &nr_old);
+	for (i = 0; !err && i < nr_old; i++) {
+		if (!keyset_has(&wanted, old + i * ks))
+			err = kind_erase(s, old + i * ks);
+	}
+	free(old);
+	keyset_free(&wanted);
+	if (err)
+		return err;
+
+	if (!map->kind->ops.write && be->update_batch) {
+		err = be->update_batch(s, keys, values, n);
+		if (err != -EOPNOTSUPP)
+			return err;
+	}
+	for (i = 0, err = 0; !err && i < n; i++)
+		err = kind_write(s, (const __u8 *)keys + i * ks,
+				 (const __u8 *)values + (size_t)i * map->value_size);
+	return err;
+}
+
+int map_write_one(struct abmap *map, int passive, const void *key, const void *value)
+{
+	__u32 len;
+	int err;
+
+	keyset_add(&map->diff, key);
+	if (map->kind->is_array && map->has_len) {
+		err = map_len(map, passive, &len);
+		if (err)
+			return err;
+		if (*(const __u32 *)key >= len) {
+			err = kind_write(&map->sides[passive], key, value);
+			return err ?: set_len(map, passive, *(const __u32 *)key + 1);
+		}
+	}
+	return kind_write(&map->sides[passive], key, value);
+}
+
+int map_erase_one(struct abmap *map, int passive, const void *key)
+{
+	keyset_add(&map->diff, key);
+	return kind_erase(&map->sides[passive], key);
+}

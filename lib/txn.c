@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Write sessions, transactions and deferred switchovers.
+ *
+ * A write session runs from the first staged write (abmap_txn_begin() or a deferred stage) to the
+ * flip, the abort, or the cancellation of the last deferred change; the writer lock is held
+ * throughout. Transactions stage in memory and touch the kernel only at commit; deferred changes
+ * are written to the passive side at once and wait for a flip.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+enum op_type {
+	OP_ARRAY_SET,
+	OP_HASH_SET,
+	OP_UPDATE,
+	OP_DELETE,
+};
+
+struct op {
+	enum op_type type;
+	struct abmap *map;
+	__u32 n;
+	void *keys;
+	void *values;
+	struct op *next;
+};
+
+struct abmap_txn {
+	struct abmap_group *group;
+	struct op *ops;
+	struct op **tail;
+};
+
+struct abmap_switchover {
+	struct abmap *map;
+	__u64 gen;
+	__u64 cancel_epoch;
+};
+
+static void invalidate_maps(struct abmap_group *g)
+{
+	struct abmap *map;
+
+	for (map = g->maps; map; map = map->next) {
+		keyset_clear(&map->diff);
+		map->diff_len = false;
+		map->diff_gen = ABMAP_GEN_UNKNOWN;
+		map->ready = false;
+	}
+}
+
+int session_begin(struct abmap_group *g)
+{
+	struct abmap_pointer ptr;
+	int err;
+
+	if (g->in_session)
+		return 0;
+	err = g->be->lock(g);
+	if (err)
+		return err;
+	err = g->be->ptr_read(g, &ptr);
+	if (!err && g->be->check_members)
+		err = g->be->check_members(g, &ptr);
+	if (err) {
+		g->be->unlock(g);
+		return err;
+	}
+	/* Someone else wrote since we last did: what we remember of the passive side is void. */
+	if (g->var_mode || ptr.generation != g->gen || ptr.writer_token != g->ptr.writer_token)
+		invalidate_maps(g);
+	g->gen = ptr.generation;
+	g->ptr = ptr;
+	if (!g->var_mode && ptr.grace_gen >= ptr.generation) {
+		pthread_mutex_lock(&g->mu);
+		if (ptr.generation > g->grace_done)
+			g->grace_done = ptr.generation;
+		pthread_mutex_unlock(&g->mu);
+	} else {
+		group_request_grace(g, ptr.generation);
+	}
+	g->in_session = true;
+	g->marked = false;
+	return 0;
+}
+
+void session_end_if_idle(struct abmap_group *g)
+{
+	if (!g->in_session || g->txn || g->nr_deferred)
+		return;
+	g->be->unlock(g);
+	g->in_session = false;
+	g->marked = false;
+}
+
+static __u64 new_token(void)
+{
+	struct timespec ts;
+	__u64 token;
+
+	if (getrandom(&token, sizeof(token), GRND_NONBLOCK) == sizeof(token))
+		return token;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((__u64)ts.tv_sec << 32) ^ ts.tv_nsec ^ ((__u64)getpid() << 16);
+}
+
+/* Before the first write into the passive side: its readers are gone, and others can tell. */
+static int prepare_write(struct abmap_group *g)
+{
+	__u64 token;
+	int err;
+
+	err = group_wait_grace(g, g->gen);
+	if (err || g->marked)
+		return err;
+	token = new_token();
+	err = g->be->ptr_mark(g, ABMAP_GEN_UNKNOWN, token);
+	if (err)
+		return err;
+	g->ptr.passive_gen = ABMAP_GEN_UNKNOWN;
+	g->ptr.writer_token = token;
+	g->marked = true;
+	return 0;
+}
+
+static void drop_deferred(struct abmap *map)
+{
+	if (!map->deferred)
+		return;
+	map->deferred = false;
+	map->cancel_epoch++;
+	map->group->nr_deferred--;
+}
+
+static __u64 realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int flip(struct abmap_group *g)
+{
+	struct abmap_pointer next = g->ptr;
+	struct abmap *map;
+	__u32 nr = 0;
+	int err;
+
+	next.generation = g->gen + 1;
+	next.passive_gen = g->gen;
+	next.flip_time_ns = realtime_ns();
+	next.writer_pid = getpid();
+	memset(next.struct_ids, 0, sizeof(next.struct_ids));
+	for (map = g->maps; map && nr < ABMAP_MAX_STRUCTS; map = map->next)
+		next.struct_ids[nr++] = map->id_a;
+	next.nr_structs = nr;
+
+	err = g->be->ptr_flip(g, &next);
+	if (err) {
+		pr_warn("flip to generation %llu failed: %s\n", (unsigned long long)next.generation,
+			strerror(-err));
+		return err;
+	}
+	g->gen = next.generation;
+	g->ptr = next;
+	g->marked = false;
+	for (map = g->maps; map; map = map->next) {
+		/* Sides swapped: the keys where they differ are the same keys. */
+		map->diff_gen = g->gen;
+		map->ready = false;
+		map->deferred = false;
+	}
+	g->nr_deferred = 0;
+	group_request_grace(g, g->gen);
+	return 0;
+}
+
+static bool op_is_whole(const struct op *op)
+{
+	return op->type == OP_ARRAY_SET || op->type == OP_HASH_SET;
+}
+
+static const struct op *first_op(const struct abmap_txn *txn, const struct abmap *map)
+{
+	const struct op *op;
+
+	for (op = txn ? txn->ops : NULL; op; op = op->next) {
+		if (op->map == map)
+			return op;
+	}
+	return NULL;
+}
+
+static int apply_op(const struct op *op, int passive)
+{
+	struct abmap *map = op->map;
+
+	switch (op->type) {
+	case OP_ARRAY_SET:
+		return map_write_array(map, passive, op->values, op->n);
+	case OP_HASH_SET:
+		return map_write_hash(map, passive, op->keys, op->values, op->n);
+	case OP_UPDATE:
+		return map_write_one(map, passive, op->keys, op->values);
+	case OP_DELETE:
+		return map_erase_one(map, passive, op->keys);
+	}
+	return -EINVAL;
+}
+
+/* A failed write leaves passive sides that the next session must catch up again. */
+static void write_failed(struct abmap_group *g, const struct abmap_txn *txn)
+{
+	struct abmap *map;
+
+	for (map = g->maps; map; map = map->next) {
+		if (map->deferred && !first_op(txn, map))
+			continue;
+		drop_deferred(map);
+		map->ready = false;
+	}
+}
+
+/* Bring every passive side up to date, apply @txn (may be NULL), flip. */
+static int commit(struct abmap_group *g, const struct abmap_txn *txn)
+{
+	int passive = passive_side(g);
+	const struct op *op;
+	struct abmap *map;
+	int err;
+
+	err = prepare_write(g);
+	for (map = g->maps; !err && map; map = map->next) {
+		op = first_op(txn, map);
+		if (op && op_is_whole(op) && !map->ready)
+			continue;
+		err = map_catch_up(map, passive);
+	}
+	for (op = txn ? txn->ops : NULL; !err && op; op = op->next)
+		err = apply_op(op, passive);
+	if (!err)
+		err = flip(g);
+	if (err) {
+		write_failed(g, txn);
+		pr_warn("commit failed, the live side is unchanged: %s\n", strerror(-err));
+	}
+	return err;
+}
+
+struct abmap_txn *abmap_txn_begin(struct abmap_group *g)
+{
+	struct abmap_txn *txn;
+	int err;
+
+	if (!g)
+		return libabmap_err_ptr(-EINVAL);
+	if (g->txn) {
+		pr_warn("a transaction is already open on this group\n");
+		return libabmap_err_ptr(-EBUSY);
+	}
+	txn = calloc(1, sizeof(*txn));
+	if (!txn)
+		return libabmap_err_ptr(-ENOMEM);
+	err = session_begin(g);
+	if (err) {
+		free(txn);
+		return libabmap_err_ptr(err);
+	}
+	txn->group = g;
+	txn->tail = &txn->ops;
+	g->txn = txn;
+	return txn;
+}
+
+static void txn_free(struct abmap_txn *txn)
+{
+	struct abmap_group *g = txn->group;
+	struct op *op, *next;
+
+	for (op = txn->ops; op; op = next) {
+		next = op->next;
+		op->map->staged = false;
+		free(op->keys);
+		free(op->values);
+		free(op);
+	}
+	g->txn = NULL;
+	free(txn);
+	session_end_if_idle(g);
+}
+
+void abmap_txn_abort(struct abmap_txn *txn)
+{
+	if (txn)
+		txn_free(txn);
+}
+
+int abmap_txn_commit(struct abmap_txn *txn)
+{
+	int err;
+
+	if (!txn)
+		return libabmap_err(-EINVAL);
+	err = commit(txn->group, txn);
+	txn_free(txn);
+	return libabmap_err(err);
+}
+
+static int check_target(const struct abmap_txn *txn, const struct abmap *map)
+{
+	if (!txn || !map)
+		return -EINVAL;
+	if (map->group != txn->group) {
+		pr_warn("structure (map id %u) belongs to another group\n", map->id_a);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void *dup_mem(const void *src, size_t size)
+{
+	void *dst = malloc(size ? size : 1);
+
+	if (dst && size)
+		memcpy(dst, src, size);
+	return dst;
+}
+
+static int stage(struct abmap_txn *txn, enum op_type type, struct abmap *map, __u32 n,
+		 const void *keys, size_t keys_size, const void *values, size_t values_size)
+{
+	struct op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return -ENOMEM;
+	op->type = type;
+	op->map = map;
+	op->n = n;
+	op->keys = keys ? dup_mem(keys, keys_size) : NULL;
+	op->values = values ? dup_mem(values, values_size) : NULL;
+	if ((keys && !op->keys) || (values && !op->values)) {
+		free(op->keys);
+		free(op->values);
+		free(op);
+		return -ENOMEM;
+	}
+	*txn->tail = op;
+	txn->tail = &op->next;
+	map->staged = true;
+	return 0;
+}
+
+static int check_array_content(const struct abmap *map, const void *values, __u32 n)
+{
+	if (!map->kind->is_array) {
+		pr_warn("structure (map id %u) is not an array\n", map->id_a);
+		return -EINVAL;
+	}
+	if (n && !values)
+		return -EINVAL;
+	if (n > map->max_entries) {
+		pr_warn("%u values do not fit an array of %u entries\n", n, map->max_entries);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static int check_hash_content(const struct abmap *map, const void *keys, const void *values,
+			      __u32 n)
+{
+	struct keyset seen;
+	__u32 i;
+	int err = 0;
+
+	if (map->kind->is_array) {
+		pr_warn("structure (map id %u) is an array, not a hash\n", map->id_a);
+		return -EINVAL;
+	}
+	if (n && (!keys || !values))
+		return -EINVAL;
+	if (n > map->max_entries) {
+		pr_warn("%u keys do not fit a hash of %u entries\n", n, map->max_entries);
+		return -E2BIG;
+	}
+	keyset_init(&seen, map->key_size, UINT32_MAX);
+	for (i = 0; !err && i < n; i++) {
+		const void *key = (const __u8 *)keys + (size_t)i * map->key_size;
+
+		if (keyset_has(&seen, key)) {
+			pr_warn("key #%u appears twice in the new content of a hash\n", i);
+			err = -EINVAL;
+		}
+		keyset_add(&seen, key);
+		if (seen.all)
+			err = -ENOMEM;
+	}
+	keyset_free(&seen);
+	return err;
+}
+
+int abmap_txn_array_set(struct abmap_txn *txn, struct abmap *array, const void *values, __u32 n)
+{
+	int err = check_target(txn, array);
+
+	if (!err)
+		err = check_array_content(array, values, n);
+	if (!err)
+		err = stage(txn, OP_ARRAY_SET, array, n, NULL, 0, values,
+			    (size_t)n * array->value_size);
+	return libabmap_err(err);
+}
+
+int abmap_txn_hash_set(struct abmap_txn *txn, struct abmap *hash, const void *keys,
+		       const void *values, __u32 n)
+{
+	int err = check_target(txn, hash);
+
+	if (!err)
+		err = check_hash_content(hash, keys, values, n);
+	if (!err)
+		err = stage(txn, OP_HASH_SET, hash, n, keys, (size_t)n * hash->key_size, values,
+			    (size_t)n * hash->value_size);
+	return libabmap_err(err);
+}
+
+static int check_key(const struct abmap *map, const void *key)
+{
+	if (!key)
+		return -EINVAL;
+	if (map->kind->is_array && *(const __u32 *)key >= map->max_entries) {
+		pr_warn("index %u is past the array's %u entries\n", *(const __u32 *)key,
+			map->max_entries);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int abmap_txn_update(struct abmap_txn *txn, struct abmap *map, const void *key, const void *value)
+{
+	int err = check_target(txn, map);
+
+	if (!err)
+		err = value ? check_key(map, key) : -EINVAL;
+	if (!err)
+		err = stage(txn, OP_UPDATE, map, 1, key, map->key_size, value, map->value_size);
+	return libabmap_err(err);
+}
+
+int abmap_txn_delete(struct abmap_txn *txn, struct abmap *map, const void *key)
+{
+	int err = check_target(txn, map);
+
+	if (!err)
+		err = check_key(map, key);
+	if (!err)
+		err = stage(txn, OP_DELETE, map, 1, key, map->key_size, NULL, 0);
+	return libabmap_err(err);
+}
+
+/* One-structure transaction: the whole content, then a flip. */
+static int set_now(struct abmap *map, enum op_type type, const void *keys, const void *values,
+		   __u32 n)
+{
+	struct abmap_txn *txn;
+	int err;
+
+	txn = abmap_txn_begin(map->group);
+	if (!txn)
+		return -errno;
+	err = type == OP_ARRAY_SET ? abmap_txn_array_set(txn, map, values, n) :
+				     abmap_txn_hash_set(txn, map, keys, values, n);
+	if (err) {
+		abmap_txn_abort(txn);
+		return err;
+	}
+	return abmap_txn_commit(txn);
+}
+
+int abmap_array_set(struct abmap *array, const void *values, __u32 n)
+{
+	int err = array ? check_array_content(array, values, n) : -EINVAL;
+
+	if (err)
+		return libabmap_err(err);
+	return libabmap_err(set_now(array, OP_ARRAY_SET, NULL, values, n));
+}
+
+int abmap_hash_set(struct abmap *hash, const void *keys, const void *values, __u32 n)
+{
+	int err = hash ? check_hash_content(hash, keys, values, n) : -EINVAL;
+
+	if (err)
+		return libabmap_err(err);
+	return libabmap_err(set_now(hash, OP_HASH_SET, keys, values, n));
+}
+
+static int defer(struct abmap *map, const void *keys, const void *values, __u32 n,
+		 struct abmap_switchover **so)
+{
+	struct abmap_group *g = map->group;
+	int passive, err;
+
+	*so = calloc(1, sizeof(**so));
+	if (!*so)
+		return -ENOMEM;
+	err = session_begin(g);
+	if (err)
+		goto out_free;
+	passive = passive_side(g);
+	err = prepare_write(g);
+	if (!err)
+		err = map->kind->is_array ? map_write_array(map, passive, values, n) :
+					    map_write_hash(map, passive, keys, values, n);
+	if (err) {
+		drop_deferred(map);
+		map->ready = false;
+		session_end_if_idle(g);
+		goto out_free;
+	}
+	map->ready = true;
+	if (!map->deferred) {
+		map->deferred = true;
+		g->nr_deferred++;
+	}
+	(*so)->map = map;
+	(*so)->gen = g->gen;
+	(*so)->cancel_epoch = map->cancel_epoch;
+	return 0;
+
+out_free:
+	free(*so);
+	*so = NULL;
+	return err;
+}
+
+int abmap_array_set_and_defer_switchover(struct abmap *array, const void *values, __u32 n,
+					 struct abmap_switchover **so)
+{
+	int err = array && so ? check_array_content(array, values, n) : -EINVAL;
+
+	if (!err)
+		err = defer(array, NULL, values, n, so);
+	return libabmap_err(err);
+}
+
+int abmap_hash_set_and_defer_switchover(struct abmap *hash, const void *keys, const void *values,
+					__u32 n, struct abmap_switchover **so)
+{
+	int err = hash && so ? check_hash_content(hash, keys, values, n) : -EINVAL;
+
+	if (!err)
+		err = defer(hash, keys, values, n, so);
+	return libabmap_err(err);
+}
+
+int abmap_switchover(struct abmap_switchover *so)
+{
+	struct abmap_group *g;
+	int err = 0;
+
+	if (!so)
+		return libabmap_err(-EINVAL);
+	g = so->map->group;
+	if (g->gen > so->gen) {
+		/* Already flipped by an earlier switchover or commit. */
+	} else if (so->cancel_epoch != so->map->cancel_epoch) {
+		err = -ECANCELED;
+	} else {
+		err = commit(g, NULL);
+		session_end_if_idle(g);
+	}
+	free(so);
+	return libabmap_err(err);
+}
+
+int abmap_switchover_cancel(struct abmap_switchover *so)
+{
+	struct abmap *map;
+	struct abmap_group *g;
+	int err = 0;
+
+	if (!so)
+		return libabmap_err(-EINVAL);
+	map = so->map;
+	g = map->group;
+	if (g->gen > so->gen) {
+		err = -EALREADY;
+	} else if (so->cancel_epoch == map->cancel_epoch) {
+		drop_deferred(map);
+		map->ready = false;
+		err = map_catch_up(map, passive_side(g));
+		session_end_if_idle(g);
+	}
+	free(so);
+	return libabmap_err(err);
+}
+
+/* Group teardown: withdraw what was deferred, best effort. */
+void session_cancel_deferred(struct abmap_group *g)
+{
+	struct abmap *map;
+
+	for (map = g->maps; map; map = map->next) {
+		if (!map->deferred)
+			continue;
+		drop_deferred(map);
+		map->ready = false;
+		if (map_catch_up(map, passive_side(g)))
+			pr_warn("could not restore the passive side of structure (map id %u)\n",
+				map->id_a);
+	}
+	session_end_if_idle(g);
+}
