@@ -212,13 +212,23 @@ ABMAP_API __u32 abmap_side_value_size(const struct abmap_side *side);
  * Structures
  */
 
+/* How a kernel structure's sides are written. */
+enum abmap_write_path {
+	ABMAP_WRITE_AUTO = 0,	/* mmap() if BPF_F_MMAPABLE, else batch, else per element */
+	ABMAP_WRITE_MMAP,	/* plain stores into an mmap() of the map (BPF_F_MMAPABLE arrays) */
+	ABMAP_WRITE_BATCH,	/* bpf_map_update_batch() */
+	ABMAP_WRITE_ELEMENT,	/* one bpf_map_update_elem() per element */
+};
+
 struct abmap_opts {
 	size_t sz;
 	/* Arrays: 2-entry u32 ARRAY holding each side's length (key = side), or 0 for none. */
 	int len_fd;
+	/* Force a write path (benchmarks, tests); -EINVAL if the map does not allow it. */
+	enum abmap_write_path write_path;
 	size_t : 0;
 };
-#define abmap_opts__last_field len_fd
+#define abmap_opts__last_field write_path
 
 /**
  * @brief Attach a structure of any registered kind to a group.

@@ -147,6 +147,7 @@ struct abmap {
 	__u32 map_flags;
 	__u32 id_a;
 	int len_fd;    /* kernel length map, -1 without */
+	bool no_batch; /* ABMAP_WRITE_ELEMENT */
 	bool has_len;
 	void *fake_len; /* fake length storage */
 

@@ -538,12 +538,28 @@ static int open_len_map(struct abmap *map, int len_fd)
 	return 0;
 }
 
-static int open_side(struct abmap_side *s, int fd, const struct bpf_map_info *info)
+static int check_write_path(const struct bpf_map_info *info, enum abmap_write_path path)
+{
+	if (path == ABMAP_WRITE_MMAP && !(info->map_flags & BPF_F_MMAPABLE)) {
+		pr_warn("map '%s' (id %u) is not BPF_F_MMAPABLE: cannot write it through mmap\n",
+			info->name, info->id);
+		return -EINVAL;
+	}
+	if (path > ABMAP_WRITE_ELEMENT) {
+		pr_warn("unknown write path %d\n", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_side(struct abmap_side *s, int fd, const struct bpf_map_info *info,
+		     enum abmap_write_path path)
 {
 	s->fd = dup_fd(fd);
 	if (s->fd < 0)
 		return s->fd;
-	if (!(info->map_flags & BPF_F_MMAPABLE))
+	if (!(info->map_flags & BPF_F_MMAPABLE) ||
+	    (path != ABMAP_WRITE_AUTO && path != ABMAP_WRITE_MMAP))
 		return 0;
 	s->mem_size = page_round(array_stride(s->map) * info->max_entries);
 	s->mem = map_mmap(s->fd, s->mem_size);
@@ -559,6 +575,7 @@ static struct abmap *attach(struct abmap_group *g, struct kind *kind, int fd_a, 
 			    const struct abmap_opts *opts)
 {
 	struct bpf_map_info info[2];
+	enum abmap_write_path path = OPTS_GET(opts, write_path, ABMAP_WRITE_AUTO);
 	int len_fd = OPTS_GET(opts, len_fd, 0);
 	struct abmap *map;
 	int err;
@@ -574,6 +591,8 @@ static struct abmap *attach(struct abmap_group *g, struct kind *kind, int fd_a, 
 		pr_warn("map id %u is the group's pointer map\n", info[0].id);
 		err = -EINVAL;
 	}
+	if (!err)
+		err = check_write_path(&info[0], path);
 	if (!err && len_fd > 0 && !kind->is_array) {
 		pr_warn("only arrays have a length map\n");
 		err = -EINVAL;
@@ -586,9 +605,10 @@ static struct abmap *attach(struct abmap_group *g, struct kind *kind, int fd_a, 
 		return libabmap_err_ptr(-ENOMEM);
 	map->map_flags = info[0].map_flags;
 	map->id_a = info[0].id;
-	err = open_side(&map->sides[0], fd_a, &info[0]);
+	map->no_batch = path == ABMAP_WRITE_ELEMENT;
+	err = open_side(&map->sides[0], fd_a, &info[0], path);
 	if (!err)
-		err = open_side(&map->sides[1], fd_b, &info[1]);
+		err = open_side(&map->sides[1], fd_b, &info[1], path);
 	if (!err && len_fd > 0)
 		err = open_len_map(map, len_fd);
 	if (err) {

@@ -84,7 +84,7 @@ static int array_read_all(struct abmap *map, int side, void *values, __u32 n)
 	__u32 i;
 	int err;
 
-	if (be->lookup_array) {
+	if (be->lookup_array && !map->no_batch) {
 		err = be->lookup_array(s, values, n);
 		if (err != -EOPNOTSUPP)
 			return err;
@@ -110,7 +110,7 @@ static int array_write_elems(struct abmap *map, int side, const __u32 *keys, con
 		return 0;
 	if (!keys)
 		keys = map->iota;
-	if (!s->mem && be->update_batch) {
+	if (!s->mem && be->update_batch && !map->no_batch) {
 		err = be->update_batch(s, keys, values, n);
 		if (err != -EOPNOTSUPP)
 			return err;
@@ -400,35 +400,85 @@ out:
 	return 0;
 }
 
-int map_write_hash(struct abmap *map, int passive, const void *keys, const void *values, __u32 n)
+static int keyset_of(struct keyset *set, const void *keys, __u32 n)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		keyset_add(set, (const __u8 *)keys + (size_t)i * set->key_size);
+	return set->all ? -ENOMEM : 0;
+}
+
+/* Keys where the new content differs from the live side (see array_changes()). */
+static int hash_changes(struct abmap *map, int passive, const void *keys, const void *values,
+			__u32 n, const struct keyset *wanted, struct keyset *changed)
+{
+	size_t ks = map->key_size, vs = map->value_size;
+	__u8 *live_keys = NULL, *buf = malloc(vs);
+	__u32 nr_live = 0, i;
+	int err = buf ? 0 : -ENOMEM;
+
+	for (i = 0; !err && i < n && !changed->all; i++) {
+		err = kind_read(&map->sides[!passive], (const __u8 *)keys + i * ks, buf);
+		if (err == -ENOENT || (!err && memcmp(buf, (const __u8 *)values + i * vs, vs)))
+			keyset_add(changed, (const __u8 *)keys + i * ks);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	if (!err && !changed->all)
+		err = collect_keys(map, !passive, &live_keys, &nr_live);
+	for (i = 0; !err && i < nr_live && !changed->all; i++) {
+		if (!keyset_has(wanted, live_keys + i * ks))
+			keyset_add(changed, live_keys + i * ks);
+	}
+	free(live_keys);
+	free(buf);
+	return err;
+}
+
+/* Passive side caught up: write or erase only the changed keys. */
+static int hash_write_changes(struct abmap *map, int passive, const void *keys,
+			      const void *values, __u32 n, const struct keyset *wanted,
+			      const struct keyset *changed)
+{
+	struct abmap_side *s = &map->sides[passive];
+	size_t ks = map->key_size;
+	const void *key;
+	__u32 i, pos = 0;
+	int err = 0;
+
+	/* Erase first: the new keys may need the room (max_entries). */
+	while (!err && (key = keyset_next(changed, &pos))) {
+		if (!keyset_has(wanted, key))
+			err = kind_erase(s, key);
+	}
+	for (i = 0; !err && i < n; i++) {
+		key = (const __u8 *)keys + i * ks;
+		if (keyset_has(changed, key))
+			err = kind_write(s, key, (const __u8 *)values + (size_t)i * map->value_size);
+	}
+	return err;
+}
+
+static int hash_write_whole(struct abmap *map, int passive, const void *keys, const void *values,
+			    __u32 n, const struct keyset *wanted)
 {
 	const struct backend_ops *be = map->group->be;
 	struct abmap_side *s = &map->sides[passive];
 	size_t ks = map->key_size;
-	struct keyset wanted;
 	__u8 *old = NULL;
 	__u32 nr_old = 0, i;
 	int err;
 
-	keyset_set_all(&map->diff);
-	keyset_init(&wanted, map->key_size, UINT32_MAX);
-	for (i = 0; i < n; i++)
-		keyset_add(&wanted, (const __u8 *)keys + i * ks);
-	err = wanted.all ? -ENOMEM : 0;
-
-	/* Deletions first: the new keys may need the room (max_entries). */
-	if (!err)
-		err = collect_keys(map, passive, &old, &nr_old);
+	err = collect_keys(map, passive, &old, &nr_old);
 	for (i = 0; !err && i < nr_old; i++) {
-		if (!keyset_has(&wanted, old + i * ks))
+		if (!keyset_has(wanted, old + i * ks))
 			err = kind_erase(s, old + i * ks);
 	}
 	free(old);
-	keyset_free(&wanted);
 	if (err)
 		return err;
-
-	if (!map->kind->ops.write && be->update_batch) {
+	if (!map->kind->ops.write && be->update_batch && !map->no_batch) {
 		err = be->update_batch(s, keys, values, n);
 		if (err != -EOPNOTSUPP)
 			return err;
@@ -437,6 +487,37 @@ int map_write_hash(struct abmap *map, int passive, const void *keys, const void 
 		err = kind_write(s, (const __u8 *)keys + i * ks,
 				 (const __u8 *)values + (size_t)i * map->value_size);
 	return err;
+}
+
+int map_write_hash(struct abmap *map, int passive, const void *keys, const void *values, __u32 n)
+{
+	bool known = map->ready || (map->diff_gen == map->group->gen && !map->diff.all);
+	struct keyset wanted, changed;
+	int err;
+
+	keyset_init(&wanted, map->key_size, UINT32_MAX);
+	keyset_init(&changed, map->key_size, map->diff.limit);
+	err = keyset_of(&wanted, keys, n);
+	if (!err)
+		err = hash_changes(map, passive, keys, values, n, &wanted, &changed);
+	if (!err && known && !changed.all) {
+		err = map_catch_up(map, passive);
+		keyset_set_all(&map->diff);
+		if (!err)
+			err = hash_write_changes(map, passive, keys, values, n, &wanted, &changed);
+	} else if (!err) {
+		keyset_set_all(&map->diff);
+		err = hash_write_whole(map, passive, keys, values, n, &wanted);
+	}
+	keyset_free(&wanted);
+	if (err) {
+		keyset_free(&changed);
+		keyset_set_all(&map->diff);
+		return err;
+	}
+	keyset_free(&map->diff);
+	map->diff = changed;
+	return 0;
 }
 
 int map_write_one(struct abmap *map, int passive, const void *key, const void *value)
