@@ -306,6 +306,30 @@ static int array_changes(struct abmap *map, int passive, const void *values, __u
 	return err;
 }
 
+/*
+ * Where the passive side must be written to hold the new content: where the new content
+ * differs from live, plus where the passive side differs from live right now (changes
+ * earlier in this session). Catches the passive side up first.
+ */
+static int keys_to_write(struct abmap *map, int passive, const struct keyset *changed,
+			 struct keyset *todo)
+{
+	const void *key;
+	__u32 pos = 0;
+	int err;
+
+	err = map_catch_up(map, passive);
+	if (err)
+		return err;
+	while ((key = keyset_next(&map->diff, &pos)))
+		keyset_add(todo, key);
+	pos = 0;
+	while ((key = keyset_next(changed, &pos)))
+		keyset_add(todo, key);
+	keyset_set_all(&map->diff);
+	return todo->all ? -ENOMEM : 0;
+}
+
 /* Passive side caught up: write only the changed elements. */
 static int write_changes(struct abmap *map, int passive, const struct keyset *changed,
 			 const void *values, __u32 n)
@@ -371,24 +395,24 @@ static int write_whole(struct abmap *map, int passive, const void *values, __u32
 int map_write_array(struct abmap *map, int passive, const void *values, __u32 n)
 {
 	bool known = map->ready || (map->diff_gen == map->group->gen && !map->diff.all);
-	struct keyset changed;
+	struct keyset changed, todo;
 	int err;
 
 	keyset_init(&changed, sizeof(__u32), map->diff.limit);
+	keyset_init(&todo, sizeof(__u32), UINT32_MAX);
 	err = array_changes(map, passive, values, n, &changed);
 	if (err)
 		goto out;
 	/* Without mmap, syscalls dominate: when few elements change, write only those. */
 	if (!map->sides[passive].mem && known && !changed.all) {
-		err = map_catch_up(map, passive);
-		if (!err) {
-			keyset_set_all(&map->diff);
-			err = write_changes(map, passive, &changed, values, n);
-		}
+		err = keys_to_write(map, passive, &changed, &todo);
+		if (!err)
+			err = write_changes(map, passive, &todo, values, n);
 	} else {
 		err = write_whole(map, passive, values, n);
 	}
 out:
+	keyset_free(&todo);
 	map->diff_len = true;
 	if (err) {
 		keyset_free(&changed);
@@ -492,24 +516,25 @@ static int hash_write_whole(struct abmap *map, int passive, const void *keys, co
 int map_write_hash(struct abmap *map, int passive, const void *keys, const void *values, __u32 n)
 {
 	bool known = map->ready || (map->diff_gen == map->group->gen && !map->diff.all);
-	struct keyset wanted, changed;
+	struct keyset wanted, changed, todo;
 	int err;
 
+	keyset_init(&todo, map->key_size, UINT32_MAX);
 	keyset_init(&wanted, map->key_size, UINT32_MAX);
 	keyset_init(&changed, map->key_size, map->diff.limit);
 	err = keyset_of(&wanted, keys, n);
 	if (!err)
 		err = hash_changes(map, passive, keys, values, n, &wanted, &changed);
 	if (!err && known && !changed.all) {
-		err = map_catch_up(map, passive);
-		keyset_set_all(&map->diff);
+		err = keys_to_write(map, passive, &changed, &todo);
 		if (!err)
-			err = hash_write_changes(map, passive, keys, values, n, &wanted, &changed);
+			err = hash_write_changes(map, passive, keys, values, n, &wanted, &todo);
 	} else if (!err) {
 		keyset_set_all(&map->diff);
 		err = hash_write_whole(map, passive, keys, values, n, &wanted);
 	}
 	keyset_free(&wanted);
+	keyset_free(&todo);
 	if (err) {
 		keyset_free(&changed);
 		keyset_set_all(&map->diff);
