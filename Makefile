@@ -53,6 +53,10 @@ LIB_SO := $(BUILD)/libabmap.so.$(VERSION)
 LIB_A := $(BUILD)/libabmap.a
 LIB_PC := $(BUILD)/abmap.pc
 
+# udplb's control-plane code that unit tests link (everything in cmd/ but the CLI entry point)
+CORE_SRCS := $(filter-out cmd/main.c,$(sort $(wildcard cmd/*.c)))
+CORE_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CORE_SRCS))
+
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 KTEST_BPF := $(sort $(wildcard tests/kernel/*.bpf.c))
@@ -112,10 +116,16 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $@)))) > $@
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(LIB_A) include/*.h
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) include/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(CORE_OBJS) $(LIB_A) include/*.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd -Ibpf $< $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) \
+		-lcmocka $(LIB_LIBS) -lm -o $@
 
 $(BUILD)/tests/kernel/%: tests/kernel/%.c $(KTEST_HELPERS) tests/kernel/*.h $(KTEST_SKELS) $(LIB_A)
 	$(call msg,CC,$@)
@@ -149,7 +159,9 @@ install: lib
 	$(Q)ln -sf libabmap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	$(Q)ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libabmap.so
 	$(Q)install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	$(Q)install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' lib/abmap.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/abmap.pc
 	$(Q)install -m 0644 include/abmap.h include/abmap_shared.h include/abmap_bpf.h \
 		$(DESTDIR)$(INCLUDEDIR)/
 

@@ -214,10 +214,10 @@ ABMAP_API __u32 abmap_side_value_size(const struct abmap_side *side);
 
 /* How a kernel structure's sides are written. */
 enum abmap_write_path {
-	ABMAP_WRITE_AUTO = 0,	/* mmap() if BPF_F_MMAPABLE, else batch, else per element */
-	ABMAP_WRITE_MMAP,	/* plain stores into an mmap() of the map (BPF_F_MMAPABLE arrays) */
-	ABMAP_WRITE_BATCH,	/* bpf_map_update_batch() */
-	ABMAP_WRITE_ELEMENT,	/* one bpf_map_update_elem() per element */
+	ABMAP_WRITE_AUTO = 0, /* mmap() if BPF_F_MMAPABLE, else batch, else per element */
+	ABMAP_WRITE_MMAP,     /* plain stores into an mmap() of the map (BPF_F_MMAPABLE arrays) */
+	ABMAP_WRITE_BATCH,    /* bpf_map_update_batch() */
+	ABMAP_WRITE_ELEMENT,  /* one bpf_map_update_elem() per element */
 };
 
 struct abmap_opts {
@@ -383,8 +383,8 @@ ABMAP_API int abmap_hash_set(struct abmap *hash, const void *keys, const void *v
  * @param so out: handle for abmap_switchover() or abmap_switchover_cancel().
  * @return 0 or a negative errno (nothing is pending then).
  */
-ABMAP_API int abmap_array_set_and_defer_switchover(struct abmap *array, const void *values,
-						   __u32 n, struct abmap_switchover **so);
+ABMAP_API int abmap_array_set_and_defer_switchover(struct abmap *array, const void *values, __u32 n,
+						   struct abmap_switchover **so);
 
 /** @brief Hash counterpart of abmap_array_set_and_defer_switchover(). */
 ABMAP_API int abmap_hash_set_and_defer_switchover(struct abmap *hash, const void *keys,

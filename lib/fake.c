@@ -57,8 +57,8 @@ static long find(struct abmap_side *s, const void *key)
 	if (map->kind->is_array)
 		return *(const __u32 *)key < map->max_entries ? (long)*(const __u32 *)key : -1;
 	for (i = 0; i < map->max_entries; i++) {
-		if (fs(s)->used[i] && !memcmp(fs(s)->keys + (size_t)i * map->key_size, key,
-					       map->key_size))
+		if (fs(s)->used[i] &&
+		    !memcmp(fs(s)->keys + (size_t)i * map->key_size, key, map->key_size))
 			return i;
 	}
 	return -1;

@@ -34,8 +34,7 @@ static inline bool opts_valid(const void *opts, size_t user_sz, size_t known_sz)
 
 #define OPTS_VALID(opts, type)                                                                     \
 	(!(opts) || opts_valid((opts), (opts)->sz, offsetofend(struct type, type##__last_field)))
-#define OPTS_HAS(opts, field)                                                                      \
-	((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), field))
+#define OPTS_HAS(opts, field) ((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), field))
 #define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
 
 void abmap_log(enum abmap_print_level level, const char *fmt, ...) __printf(2, 3);
@@ -84,9 +83,9 @@ struct abmap_side {
 	struct abmap *map;
 	int side;
 	int fd;
-	void *mem;     /* mmap of the values (kernel, BPF_F_MMAPABLE) */
+	void *mem; /* mmap of the values (kernel, BPF_F_MMAPABLE) */
 	size_t mem_size;
-	void *fake;    /* fake storage */
+	void *fake; /* fake storage */
 };
 
 struct backend_ops {
@@ -171,12 +170,12 @@ struct abmap_group {
 	const struct backend_ops *be;
 	struct abmap *maps;
 	int nr_maps;
-	__u64 gen;               /* live generation as last read or flipped */
+	__u64 gen;		  /* live generation as last read or flipped */
 	struct abmap_pointer ptr; /* pointer record as last read */
 
 	/* Write session: from the first staged write to the flip, abort or last cancel. */
 	bool in_session;
-	bool marked;             /* passive marked unknown in this session */
+	bool marked; /* passive marked unknown in this session */
 	struct abmap_txn *txn;
 	int nr_deferred;
 
@@ -217,8 +216,8 @@ void group_request_grace(struct abmap_group *g, __u64 gen);
 int group_wait_grace(struct abmap_group *g, __u64 gen);
 struct abmap *map_attach(struct abmap_group *g, struct kind *kind, int fd_a, int fd_b,
 			 const struct abmap_opts *opts);
-struct abmap *map_alloc(struct abmap_group *g, struct kind *kind, __u32 key_size,
-			__u32 value_size, __u32 max_entries);
+struct abmap *map_alloc(struct abmap_group *g, struct kind *kind, __u32 key_size, __u32 value_size,
+			__u32 max_entries);
 void map_link(struct abmap *map);
 void map_destroy(struct abmap *map);
 

@@ -147,11 +147,13 @@ static int grace_wait_map_in_map(struct abmap_group *g)
 	int err;
 
 	if (g->mim_fd < 0) {
-		g->mim_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "abmap_grace_in", 4, 4, 1, NULL);
+		g->mim_inner_fd =
+			bpf_map_create(BPF_MAP_TYPE_ARRAY, "abmap_grace_in", 4, 4, 1, NULL);
 		if (g->mim_inner_fd < 0)
 			return g->mim_inner_fd;
 		opts.inner_map_fd = g->mim_inner_fd;
-		g->mim_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "abmap_grace", 4, 4, 1, &opts);
+		g->mim_fd =
+			bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "abmap_grace", 4, 4, 1, &opts);
 		if (g->mim_fd < 0)
 			return g->mim_fd;
 	}
@@ -287,8 +289,7 @@ static int kernel_next_key(struct abmap_side *s, const void *key, void *next_key
 	return bpf_map_get_next_key(s->fd, key, next_key);
 }
 
-static int kernel_update_batch(struct abmap_side *s, const void *keys, const void *values,
-			       __u32 n)
+static int kernel_update_batch(struct abmap_side *s, const void *keys, const void *values, __u32 n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = n;

@@ -255,7 +255,7 @@ int abmap_side_delete(struct abmap_side *side, const void *key)
 {
 	if (!side || !key)
 		return libabmap_err(-EINVAL);
-	return libabmap_err(side->map->group->be->delete(side, key));
+	return libabmap_err(side->map->group->be->delete (side, key));
 }
 
 int abmap_side_next_key(struct abmap_side *side, const void *key, void *next_key)

@@ -13,8 +13,8 @@ static __u32 diff_limit(__u32 max_entries)
 	return limit < 64 ? 64 : limit;
 }
 
-struct abmap *map_alloc(struct abmap_group *g, struct kind *kind, __u32 key_size,
-			__u32 value_size, __u32 max_entries)
+struct abmap *map_alloc(struct abmap_group *g, struct kind *kind, __u32 key_size, __u32 value_size,
+			__u32 max_entries)
 {
 	struct abmap *map;
 	__u32 i;

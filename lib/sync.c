@@ -374,7 +374,8 @@ static int write_whole(struct abmap *map, int passive, const void *values, __u32
 			memcpy(mem, values, (size_t)n * stride);
 		} else {
 			for (i = 0; i < n; i++)
-				memcpy(mem + i * stride, (const __u8 *)values + (size_t)i * map->value_size,
+				memcpy(mem + i * stride,
+				       (const __u8 *)values + (size_t)i * map->value_size,
 				       map->value_size);
 		}
 		memset(mem + (size_t)n * stride, 0, (size_t)(map->max_entries - n) * stride);
@@ -461,9 +462,8 @@ static int hash_changes(struct abmap *map, int passive, const void *keys, const 
 }
 
 /* Passive side caught up: write or erase only the changed keys. */
-static int hash_write_changes(struct abmap *map, int passive, const void *keys,
-			      const void *values, __u32 n, const struct keyset *wanted,
-			      const struct keyset *changed)
+static int hash_write_changes(struct abmap *map, int passive, const void *keys, const void *values,
+			      __u32 n, const struct keyset *wanted, const struct keyset *changed)
 {
 	struct abmap_side *s = &map->sides[passive];
 	size_t ks = map->key_size;
@@ -479,7 +479,8 @@ static int hash_write_changes(struct abmap *map, int passive, const void *keys,
 	for (i = 0; !err && i < n; i++) {
 		key = (const __u8 *)keys + i * ks;
 		if (keyset_has(changed, key))
-			err = kind_write(s, key, (const __u8 *)values + (size_t)i * map->value_size);
+			err = kind_write(s, key,
+					 (const __u8 *)values + (size_t)i * map->value_size);
 	}
 	return err;
 }
