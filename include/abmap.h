@@ -446,6 +446,17 @@ ABMAP_API struct abmap *abmap_fake_hash_new(struct abmap_group *group, __u32 key
 					    __u32 value_size, __u32 max_entries);
 
 /**
+ * @brief Create a fake structure of any registered kind.
+ *
+ * The kind's @c validate sees a struct bpf_map_info with @p type and the sizes. Storage behaves
+ * as an ARRAY (u32 index, no deletes) for BPF_MAP_TYPE_ARRAY, else as a HASH.
+ * @return the structure, or NULL with errno set (ENOENT: unknown kind; EINVAL: refused).
+ */
+ABMAP_API struct abmap *abmap_fake_new(struct abmap_group *group, const char *kind,
+				       enum bpf_map_type type, __u32 key_size, __u32 value_size,
+				       __u32 max_entries);
+
+/**
  * @brief Read one side of a fake structure directly, whatever is live.
  * @param side ABMAP_SIDE_A or ABMAP_SIDE_B.
  * @return 0 or -ENOENT (absent key; arrays: index >= max_entries).

@@ -54,7 +54,7 @@ static long find(struct abmap_side *s, const void *key)
 	struct abmap *map = s->map;
 	__u32 i;
 
-	if (map->kind->is_array)
+	if (map->fake_array)
 		return *(const __u32 *)key < map->max_entries ? (long)*(const __u32 *)key : -1;
 	for (i = 0; i < map->max_entries; i++) {
 		if (fs(s)->used[i] &&
@@ -85,7 +85,7 @@ static int fake_update(struct abmap_side *s, const void *key, const void *value)
 	if (err)
 		return err;
 	slot = find(s, key);
-	if (slot < 0 && map->kind->is_array)
+	if (slot < 0 && map->fake_array)
 		return -E2BIG;
 	for (i = 0; slot < 0 && i < map->max_entries; i++) {
 		if (!fs(s)->used[i])
@@ -93,7 +93,7 @@ static int fake_update(struct abmap_side *s, const void *key, const void *value)
 	}
 	if (slot < 0)
 		return -E2BIG;
-	if (!map->kind->is_array) {
+	if (!map->fake_array) {
 		fs(s)->used[slot] = 1;
 		memcpy(fs(s)->keys + (size_t)slot * map->key_size, key, map->key_size);
 	}
@@ -109,7 +109,7 @@ static int fake_delete(struct abmap_side *s, const void *key)
 	err = fake_op(s->map->group, ABMAP_FAKE_WRITE);
 	if (err)
 		return err;
-	if (s->map->kind->is_array)
+	if (s->map->fake_array)
 		return -EINVAL;
 	slot = find(s, key);
 	if (slot < 0)
@@ -124,7 +124,7 @@ static int fake_next_key(struct abmap_side *s, const void *key, void *next_key)
 	long slot = key ? find(s, key) : -1;
 	__u32 i;
 
-	if (map->kind->is_array) {
+	if (map->fake_array) {
 		i = slot < 0 ? 0 : slot + 1;
 		if (i >= map->max_entries)
 			return -ENOENT;
@@ -269,11 +269,11 @@ static struct fake_side *fake_side_alloc(const struct abmap *map)
 	if (!f)
 		return NULL;
 	f->values = calloc(map->max_entries, map->value_size);
-	if (!map->kind->is_array) {
+	if (!map->fake_array) {
 		f->keys = calloc(map->max_entries, map->key_size);
 		f->used = calloc(map->max_entries, 1);
 	}
-	if (!f->values || (!map->kind->is_array && (!f->keys || !f->used))) {
+	if (!f->values || (!map->fake_array && (!f->keys || !f->used))) {
 		free(f->values);
 		free(f->keys);
 		free(f->used);
@@ -283,27 +283,44 @@ static struct fake_side *fake_side_alloc(const struct abmap *map)
 	return f;
 }
 
-static struct abmap *fake_new(struct abmap_group *g, const char *kind_name, __u32 key_size,
-			      __u32 value_size, __u32 max_entries, bool with_len)
+static struct abmap *fake_new(struct abmap_group *g, const char *kind_name, enum bpf_map_type type,
+			      __u32 key_size, __u32 value_size, __u32 max_entries, bool with_len)
 {
+	struct bpf_map_info info = {
+		.type = type,
+		.key_size = key_size,
+		.value_size = value_size,
+		.max_entries = max_entries,
+		.name = "fake",
+	};
 	struct kind *kind;
 	struct abmap *map;
-	int side;
+	int side, err;
 
-	if (!is_fake(g) || !key_size || !value_size || !max_entries)
+	if (!is_fake(g) || !kind_name || !key_size || !value_size || !max_entries)
 		return libabmap_err_ptr(-EINVAL);
 	if (g->in_session) {
 		pr_warn("cannot attach a structure while a write is in progress\n");
 		return libabmap_err_ptr(-EBUSY);
 	}
 	kind = kind_get(kind_name);
-	map = kind ? map_alloc(g, kind, key_size, value_size, max_entries) : NULL;
+	if (!kind) {
+		pr_warn("unknown structure kind '%s'\n", kind_name);
+		return libabmap_err_ptr(-ENOENT);
+	}
+	info.id = fg(g)->next_id + 1;
+	err = kind->ops.validate(&info);
+	if (err) {
+		kind_put(kind);
+		return libabmap_err_ptr(err);
+	}
+	map = map_alloc(g, kind, key_size, value_size, max_entries);
 	if (!map) {
-		if (kind)
-			kind_put(kind);
+		kind_put(kind);
 		return libabmap_err_ptr(-ENOMEM);
 	}
 	map->id_a = ++fg(g)->next_id;
+	map->fake_array = type == BPF_MAP_TYPE_ARRAY;
 	map->has_len = with_len;
 	map->fake_len = calloc(2, sizeof(__u32));
 	for (side = 0; side < 2; side++)
@@ -322,14 +339,22 @@ struct abmap *abmap_fake_array_new(struct abmap_group *g, __u32 value_size, __u3
 {
 	if (flags & ~ABMAP_FAKE_NO_LEN)
 		return libabmap_err_ptr(-EINVAL);
-	return fake_new(g, "array", sizeof(__u32), value_size, max_entries,
+	return fake_new(g, "array", BPF_MAP_TYPE_ARRAY, sizeof(__u32), value_size, max_entries,
 			!(flags & ABMAP_FAKE_NO_LEN));
 }
 
 struct abmap *abmap_fake_hash_new(struct abmap_group *g, __u32 key_size, __u32 value_size,
 				  __u32 max_entries)
 {
-	return fake_new(g, "hash", key_size, value_size, max_entries, false);
+	return fake_new(g, "hash", BPF_MAP_TYPE_HASH, key_size, value_size, max_entries, false);
+}
+
+struct abmap *abmap_fake_new(struct abmap_group *g, const char *kind, enum bpf_map_type type,
+			     __u32 key_size, __u32 value_size, __u32 max_entries)
+{
+	if (type == BPF_MAP_TYPE_ARRAY && key_size != sizeof(__u32))
+		return libabmap_err_ptr(-EINVAL);
+	return fake_new(g, kind, type, key_size, value_size, max_entries, false);
 }
 
 int abmap_fake_peek(struct abmap *map, int side, const void *key, void *value)

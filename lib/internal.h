@@ -149,6 +149,7 @@ struct abmap {
 	bool no_batch; /* ABMAP_WRITE_ELEMENT */
 	bool has_len;
 	void *fake_len; /* fake length storage */
+	bool fake_array; /* fake storage indexed by u32, no deletes */
 
 	/* Keys (and length) where passive and live may differ, valid while diff_gen is live. */
 	struct keyset diff;
