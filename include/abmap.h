@@ -396,15 +396,18 @@ ABMAP_API int abmap_hash_set_and_defer_switchover(struct abmap *hash, const void
  *
  * If a later switchover or commit already flipped this change, returns 0 and does nothing.
  * @param so handle; freed whatever the result.
- * @return 0 or a negative errno (the change then stays pending; cancel it with a new handle-less
- *         commit or free the group).
+ * @return 0, -ECANCELED if the change was cancelled (through any handle of its structure), or
+ *         another negative errno: the flip failed, the change stays pending and the group's
+ *         next commit or switchover flips it.
  */
 ABMAP_API int abmap_switchover(struct abmap_switchover *so);
 
 /**
  * @brief Withdraw a deferred change: the structure's passive side is restored.
  *
- * Cancels every pending deferred change of that structure.
+ * Cancels every pending deferred change of that structure. Handles must be released (by this
+ * call or abmap_switchover()) before their structure or group is freed; abmap_free() refuses
+ * with -EBUSY while handles of the structure exist.
  * @param so handle; freed whatever the result.
  * @return 0, or -EALREADY if the change was already flipped.
  */

@@ -148,7 +148,7 @@ struct abmap {
 	int len_fd;    /* kernel length map, -1 without */
 	bool no_batch; /* ABMAP_WRITE_ELEMENT */
 	bool has_len;
-	void *fake_len; /* fake length storage */
+	void *fake_len;	 /* fake length storage */
 	bool fake_array; /* fake storage indexed by u32, no deletes */
 
 	/* Keys (and length) where passive and live may differ, valid while diff_gen is live. */
@@ -160,6 +160,8 @@ struct abmap {
 	/* Deferred changes pending; cancel_epoch invalidates handles of cancelled changes. */
 	bool deferred;
 	__u64 cancel_epoch;
+	/* Switchover handles not yet released: the structure must outlive them. */
+	__u32 handles;
 	/* Staged in the open transaction. */
 	bool staged;
 

@@ -155,7 +155,7 @@ int abmap_kind_register(const struct abmap_kind_ops *ops)
 	int err = 0;
 
 	if (!ops || ops->sz < offsetofend(struct abmap_kind_ops, validate) || !ops->name ||
-	    !*ops->name || !ops->validate)
+	    !*ops->name || !ops->validate || !OPTS_VALID(ops, abmap_kind_ops))
 		return libabmap_err(-EINVAL);
 	k = calloc(1, sizeof(*k));
 	if (!k)

@@ -85,8 +85,8 @@ int abmap_free(struct abmap *map)
 {
 	if (!map)
 		return 0;
-	if (map->staged || map->deferred) {
-		pr_warn("structure (map id %u) has pending changes; commit or abort them first\n",
+	if (map->staged || map->deferred || map->handles) {
+		pr_warn("structure (map id %u) has pending changes or switchover handles; commit, abort or release them first\n",
 			map->id_a);
 		return libabmap_err(-EBUSY);
 	}

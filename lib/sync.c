@@ -183,6 +183,8 @@ static int collect_keys(struct abmap *map, int side, __u8 **keys_out, __u32 *n_o
 			}
 			keys = bigger;
 			cap *= 2;
+			if (prev)
+				prev = keys + (size_t)(n - 1) * ks;
 		}
 		err = kind_next_key(s, prev, keys + (size_t)n * ks);
 		if (err == -ENOENT)

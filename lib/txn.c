@@ -530,6 +530,7 @@ static int defer(struct abmap *map, const void *keys, const void *values, __u32 
 		g->nr_deferred++;
 	}
 	(*so)->map = map;
+	map->handles++;
 	(*so)->gen = g->gen;
 	(*so)->cancel_epoch = map->cancel_epoch;
 	return 0;
@@ -560,6 +561,12 @@ int abmap_hash_set_and_defer_switchover(struct abmap *hash, const void *keys, co
 	return libabmap_err(err);
 }
 
+static void release(struct abmap_switchover *so)
+{
+	so->map->handles--;
+	free(so);
+}
+
 int abmap_switchover(struct abmap_switchover *so)
 {
 	struct abmap_group *g;
@@ -576,7 +583,7 @@ int abmap_switchover(struct abmap_switchover *so)
 		err = commit(g, NULL);
 		session_end_if_idle(g);
 	}
-	free(so);
+	release(so);
 	return libabmap_err(err);
 }
 
@@ -598,7 +605,7 @@ int abmap_switchover_cancel(struct abmap_switchover *so)
 		err = map_catch_up(map, passive_side(g));
 		session_end_if_idle(g);
 	}
-	free(so);
+	release(so);
 	return libabmap_err(err);
 }
 

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libabmap on the in-memory fake: groups, arrays and hashes replaced whole with abmap_array_set()
+ * and abmap_hash_set(), what each side holds afterwards, the pointer record, bad arguments.
+ */
+#include <unistd.h>
+
+#include "unit_helpers.h"
+
+#define ARR_MAX 16
+
+struct fixture {
+	struct abmap_group *group;
+	struct abmap *arr;   /* u64 values, ARR_MAX entries, length map */
+	struct abmap *nolen; /* u64 values, ARR_MAX entries, no length map */
+	struct abmap *hash;  /* u32 -> u64, 16 entries */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->group = abmap_fake_group_new(NULL);
+	if (!f->group)
+		goto err;
+	f->arr = abmap_fake_array_new(f->group, sizeof(__u64), ARR_MAX, 0);
+	f->nolen = abmap_fake_array_new(f->group, sizeof(__u64), ARR_MAX, ABMAP_FAKE_NO_LEN);
+	f->hash = abmap_fake_hash_new(f->group, sizeof(__u32), sizeof(__u64), 16);
+	if (!f->arr || !f->nolen || !f->hash)
+		goto err;
+	*state = f;
+	return 0;
+err:
+	abmap_group_free(f->group);
+	free(f);
+	return -1;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	abmap_group_free(f->group);
+	free(f);
+	return 0;
+}
+
+static void test_group_new_state(void **state)
+{
+	LIBABMAP_OPTS(abmap_group_opts, opts, .lock_timeout_ms = 10);
+	struct fixture *f = *state;
+	struct abmap_pointer ptr;
+	struct abmap_group *g2;
+	__u64 gen;
+
+	memset(&ptr, 0xa5, sizeof(ptr));
+	gen = ut_gen(f->group);
+	ut_ok(abmap_group_state(f->group, &ptr));
+	assert_int_equal(ptr.generation, gen);
+	assert_true(ptr.nr_structs <= ABMAP_MAX_STRUCTS);
+
+	/* Options are accepted (lock options are ignored by the fake). */
+	g2 = abmap_fake_group_new(&opts);
+	assert_non_null(g2);
+	ut_gen(g2);
+	abmap_group_free(g2);
+
+	/* Freeing NULL is allowed. */
+	abmap_group_free(NULL);
+}
+
+static void test_array_new_props(void **state)
+{
+	struct fixture *f = *state;
+	__u32 len = 1234, max = ARR_MAX, idx;
+	__u64 v = 7;
+
+	assert_int_equal(abmap_key_size(f->arr), sizeof(__u32));
+	assert_int_equal(abmap_value_size(f->arr), sizeof(__u64));
+	assert_int_equal(abmap_max_entries(f->arr), ARR_MAX);
+	assert_int_equal(abmap_key_size(f->nolen), sizeof(__u32));
+	assert_int_equal(abmap_max_entries(f->nolen), ARR_MAX);
+	assert_int_equal(abmap_key_size(f->hash), sizeof(__u32));
+	assert_int_equal(abmap_value_size(f->hash), sizeof(__u64));
+	assert_int_equal(abmap_max_entries(f->hash), 16);
+
+	/* A new array with a length map is empty on both sides and zero everywhere. */
+	ut_assert_array_side(f->arr, ABMAP_SIDE_A, NULL, 0, 0);
+	ut_assert_array_side(f->arr, ABMAP_SIDE_B, NULL, 0, 0);
+	ut_ok(abmap_array_len(f->arr, &len));
+	assert_int_equal(len, 0);
+	ut_assert_ret(abmap_array_get(f->arr, 0, &v), -ENOENT);
+	ut_assert_array_live(f->group, f->arr, NULL, 0, 0);
+
+	/* Without a length map the length is max_entries: every slot reads, as zero. */
+	ut_assert_array_side(f->nolen, ABMAP_SIDE_A, NULL, 0, ARR_MAX);
+	ut_assert_array_side(f->nolen, ABMAP_SIDE_B, NULL, 0, ARR_MAX);
+	ut_ok(abmap_array_len(f->nolen, &len));
+	assert_int_equal(len, ARR_MAX);
+	idx = ARR_MAX - 1;
+	ut_ok(abmap_array_get(f->nolen, idx, &v));
+	assert_int_equal(v, 0);
+	ut_assert_ret(abmap_array_get(f->nolen, max, &v), -ENOENT);
+
+	/* A new hash is empty on both sides. */
+	idx = 3;
+	ut_assert_ret(abmap_fake_peek(f->hash, ABMAP_SIDE_A, &idx, &v), -ENOENT);
+	ut_assert_ret(abmap_fake_peek(f->hash, ABMAP_SIDE_B, &idx, &v), -ENOENT);
+	ut_assert_ret(abmap_hash_get(f->hash, &idx, &v), -ENOENT);
+}
+
+static void test_array_set_flips(void **state)
+{
+	struct fixture *f = *state;
+	__u64 vals[5], gen0, gen1;
+	int live0;
+
+	ut_fill_u64(vals, 5, 100);
+	gen0 = ut_gen(f->group);
+	live0 = (int)(gen0 & 1);
+
+	ut_ok(abmap_array_set(f->arr, vals, 5));
+	gen1 = ut_gen(f->group);
+	assert_int_equal(gen1, gen0 + 1);
+	assert_int_equal(ut_live(f->group), !live0);
+
+	/* New content live, old content (empty) still on the now passive side. */
+	ut_assert_array_live(f->group, f->arr, vals, 5, 5);
+	ut_assert_array_side(f->arr, live0, NULL, 0, 0);
+
+	/* Other structures of the group are unchanged on their new live side. */
+	ut_assert_array_live(f->group, f->nolen, NULL, 0, ARR_MAX);
+}
+
+static void test_array_set_passive_keeps_previous(void **state)
+{
+	struct fixture *f = *state;
+	__u64 v1[6], v2[6], v3[3];
+
+	ut_fill_u64(v1, 6, 1000);
+	ut_fill_u64(v2, 6, 2000);
+	ut_fill_u64(v3, 3, 3000);
+
+	ut_ok(abmap_array_set(f->arr, v1, 6));
+	ut_ok(abmap_array_set(f->arr, v2, 6));
+	ut_assert_array_live(f->group, f->arr, v2, 6, 6);
+	ut_assert_array_side(f->arr, ut_passive(f->group), v1, 6, 6);
+
+	ut_ok(abmap_array_set(f->arr, v3, 3));
+	ut_assert_array_live(f->group, f->arr, v3, 3, 3);
+	ut_assert_array_side(f->arr, ut_passive(f->group), v2, 6, 6);
+}
+
+static void test_generation_alternates(void **state)
+{
+	struct fixture *f = *state;
+	__u64 vals[4], prev[4], gen = ut_gen(f->group);
+	int i;
+
+	memset(prev, 0, sizeof(prev));
+	for (i = 0; i < 12; i++) {
+		ut_fill_u64(vals, 4, (__u64)i * 10 + 1);
+		ut_ok(abmap_array_set(f->arr, vals, 4));
+		assert_int_equal(ut_gen(f->group), gen + 1);
+		gen++;
+		assert_int_equal(ut_live(f->group), (int)(gen & 1));
+		ut_assert_array_live(f->group, f->arr, vals, 4, 4);
+		ut_assert_array_side(f->arr, ut_passive(f->group), prev, 4, i ? 4 : 0);
+		memcpy(prev, vals, sizeof(prev));
+	}
+}
+
+static void test_array_shrink_grow(void **state)
+{
+	struct fixture *f = *state;
+	__u64 big[10], small[4], mid[7], v;
+	__u32 i;
+
+	ut_fill_u64(big, 10, 50);
+	ut_fill_u64(small, 4, 500);
+	ut_fill_u64(mid, 7, 5000);
+
+	ut_ok(abmap_array_set(f->arr, big, 10));
+	ut_assert_array_live(f->group, f->arr, big, 10, 10);
+
+	/* Shrink: slots past the new length read as zero on the live side, get says absent. */
+	ut_ok(abmap_array_set(f->arr, small, 4));
+	ut_assert_array_live(f->group, f->arr, small, 4, 4);
+	for (i = 4; i < 10; i++) {
+		v = 77;
+		ut_ok(abmap_fake_peek(f->arr, ut_live(f->group), &i, &v));
+		assert_int_equal(v, 0);
+		ut_assert_ret(abmap_array_get(f->arr, i, &v), -ENOENT);
+	}
+	ut_assert_array_side(f->arr, ut_passive(f->group), big, 10, 10);
+
+	/* Grow again: the tail must not resurrect old values. */
+	ut_ok(abmap_array_set(f->arr, mid, 7));
+	ut_assert_array_live(f->group, f->arr, mid, 7, 7);
+	ut_assert_array_side(f->arr, ut_passive(f->group), small, 4, 4);
+
+	ut_ok(abmap_array_set(f->arr, big, 10));
+	ut_assert_array_live(f->group, f->arr, big, 10, 10);
+	ut_assert_array_side(f->arr, ut_passive(f->group), mid, 7, 7);
+}
+
+static void test_array_set_limits(void **state)
+{
+	struct fixture *f = *state;
+	__u64 full[ARR_MAX + 1], dummy = 0;
+	struct ut_snap before = { 0 }, after = { 0 };
+
+	ut_fill_u64(full, ARR_MAX + 1, 9000);
+
+	/* Exactly max_entries is fine. */
+	ut_ok(abmap_array_set(f->arr, full, ARR_MAX));
+	ut_assert_array_live(f->group, f->arr, full, ARR_MAX, ARR_MAX);
+
+	/* One more: -E2BIG, nothing written, no flip. */
+	ut_snap_gen(&before, f->group);
+	ut_snap_array(&before, f->arr);
+	ut_assert_ret(abmap_array_set(f->arr, full, ARR_MAX + 1), -E2BIG);
+	ut_snap_gen(&after, f->group);
+	ut_snap_array(&after, f->arr);
+	ut_snap_assert_equal(&before, &after);
+	ut_snap_free(&before);
+	ut_snap_free(&after);
+
+	/* Empty content: length 0, every slot zero on the live side. */
+	ut_ok(abmap_array_set(f->arr, &dummy, 0));
+	ut_assert_array_live(f->group, f->arr, NULL, 0, 0);
+	ut_assert_array_side(f->arr, ut_passive(f->group), full, ARR_MAX, ARR_MAX);
+}
+
+static void test_array_no_len(void **state)
+{
+	struct fixture *f = *state;
+	__u64 v1[5], v2[2], v;
+	__u32 len, idx;
+
+	ut_fill_u64(v1, 5, 11);
+	ut_fill_u64(v2, 2, 22);
+
+	/* The rest is zeroed and still readable: the length stays max_entries. */
+	ut_ok(abmap_array_set(f->nolen, v1, 5));
+	ut_assert_array_live(f->group, f->nolen, v1, 5, ARR_MAX);
+	ut_ok(abmap_array_set(f->nolen, v2, 2));
+	ut_assert_array_live(f->group, f->nolen, v2, 2, ARR_MAX);
+	ut_assert_array_side(f->nolen, ut_passive(f->group), v1, 5, ARR_MAX);
+	ut_ok(abmap_array_len(f->nolen, &len));
+	assert_int_equal(len, ARR_MAX);
+	idx = 4;
+	v = 99;
+	ut_ok(abmap_array_get(f->nolen, idx, &v));
+	assert_int_equal(v, 0);
+	ut_ok(abmap_fake_peek_len(f->nolen, ABMAP_SIDE_A, &len));
+	assert_int_equal(len, ARR_MAX);
+	ut_ok(abmap_fake_peek_len(f->nolen, ABMAP_SIDE_B, &len));
+	assert_int_equal(len, ARR_MAX);
+}
+
+/* A value size that is not a multiple of 8, to catch stride mistakes. */
+struct odd_val {
+	__u32 a, b, c;
+};
+
+static void test_array_odd_value_size(void **state)
+{
+	struct fixture *f = *state;
+	struct odd_val v1[9], v2[4], got;
+	struct abmap *odd;
+	__u32 i;
+
+	odd = ut_array_new(f->group, sizeof(struct odd_val), 9, 0);
+	assert_int_equal(abmap_value_size(odd), 12);
+	for (i = 0; i < 9; i++)
+		v1[i] = (struct odd_val){ i + 1, 100 + i, 1000 + i };
+	for (i = 0; i < 4; i++)
+		v2[i] = (struct odd_val){ ~i, 7 * i, 0xabcd0000 + i };
+
+	ut_ok(abmap_array_set(odd, v1, 9));
+	ut_assert_array_live(f->group, odd, v1, 9, 9);
+	ut_ok(abmap_array_set(odd, v2, 4));
+	ut_assert_array_live(f->group, odd, v2, 4, 4);
+	ut_assert_array_side(odd, ut_passive(f->group), v1, 9, 9);
+	ut_ok(abmap_array_get(odd, 3, &got));
+	assert_memory_equal(&got, &v2[3], sizeof(got));
+}
+
+static void test_hash_set(void **state)
+{
+	struct fixture *f = *state;
+	__u32 k1[5] = { 1, 2, 3, 40, 500 }, k2[3] = { 3, 500, 6 }, gone[3] = { 1, 2, 40 };
+	__u64 v1[5] = { 10, 20, 30, 400, 5000 }, v2[3] = { 33, 5555, 66 };
+	__u64 gen0 = ut_gen(f->group);
+	int old_live = ut_live(f->group);
+
+	ut_ok(abmap_hash_set(f->hash, k1, v1, 5));
+	assert_int_equal(ut_gen(f->group), gen0 + 1);
+	ut_assert_hash_live(f->group, f->hash, k1, v1, 5);
+	ut_assert_hash_side_absent(f->hash, old_live, k1, 5);
+
+	/* Replace: removed keys are absent on the live side, kept on the passive side. */
+	ut_ok(abmap_hash_set(f->hash, k2, v2, 3));
+	assert_int_equal(ut_gen(f->group), gen0 + 2);
+	ut_assert_hash_live(f->group, f->hash, k2, v2, 3);
+	ut_assert_hash_live_absent(f->group, f->hash, gone, 3);
+	ut_assert_hash_side(f->hash, ut_passive(f->group), k1, v1, 5);
+	ut_assert_hash_side_absent(f->hash, ut_passive(f->group), &k2[2], 1);
+
+	/* Empty. */
+	ut_ok(abmap_hash_set(f->hash, k1, v1, 0));
+	ut_assert_hash_live_absent(f->group, f->hash, k1, 5);
+	ut_assert_hash_live_absent(f->group, f->hash, k2, 3);
+	ut_assert_hash_side(f->hash, ut_passive(f->group), k2, v2, 3);
+}
+
+/* A 20-byte key, as a 5-tuple would be. */
+struct flow_key {
+	__u32 w[5];
+};
+
+static void test_hash_wide_key(void **state)
+{
+	struct fixture *f = *state;
+	struct flow_key keys[6], other;
+	__u32 vals[6], i, v;
+	struct abmap *h;
+
+	h = ut_hash_new(f->group, sizeof(struct flow_key), sizeof(__u32), 8);
+	assert_int_equal(abmap_key_size(h), 20);
+	for (i = 0; i < 6; i++) {
+		/* Keys that differ only in their last word. */
+		keys[i] = (struct flow_key){ { 0x0a000001, 0x0a000002, 53, 17, i } };
+		vals[i] = 1000 + i;
+	}
+	ut_ok(abmap_hash_set(h, keys, vals, 6));
+	ut_assert_hash_live(f->group, h, keys, vals, 6);
+	other = keys[0];
+	other.w[4] = 99;
+	ut_assert_ret(abmap_hash_get(h, &other, &v), -ENOENT);
+	ut_ok(abmap_hash_set(h, &keys[2], &vals[2], 2));
+	ut_assert_hash_live(f->group, h, &keys[2], &vals[2], 2);
+	ut_assert_hash_live_absent(f->group, h, keys, 2);
+	ut_assert_hash_live_absent(f->group, h, &keys[4], 2);
+}
+
+/*
+ * A hash with more keys than fit in one small buffer, carried over to the passive side by later
+ * commits (the library copies or replays every key).
+ */
+static void test_hash_many_keys(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 300 };
+	__u32 *keys = calloc(N, sizeof(__u32)), i, key;
+	__u64 *vals = calloc(N, sizeof(__u64)), v[2] = { 1, 2 }, val;
+	struct abmap *h;
+
+	assert_non_null(keys);
+	assert_non_null(vals);
+	h = ut_hash_new(f->group, sizeof(__u32), sizeof(__u64), 512);
+	for (i = 0; i < N; i++) {
+		keys[i] = i * 7919 + 3;
+		vals[i] = (__u64)i << 20;
+	}
+	ut_ok(abmap_hash_set(h, keys, vals, N));
+	ut_assert_hash_live(f->group, h, keys, vals, N);
+
+	/* Commits of another structure carry the hash over to both sides. */
+	ut_ok(abmap_array_set(f->arr, v, 2));
+	ut_assert_hash_live(f->group, h, keys, vals, N);
+	ut_ok(abmap_array_set(f->arr, v, 1));
+	ut_assert_hash_live(f->group, h, keys, vals, N);
+	ut_assert_hash_side(h, ut_passive(f->group), keys, vals, N);
+
+	/* Replace with a different, smaller set: the rest disappears from the live side. */
+	ut_ok(abmap_hash_set(h, keys + 100, vals + 100, 150));
+	ut_assert_hash_live(f->group, h, keys + 100, vals + 100, 150);
+	ut_assert_hash_live_absent(f->group, h, keys, 100);
+	ut_assert_hash_live_absent(f->group, h, keys + 250, N - 250);
+	ut_ok(abmap_array_set(f->arr, v, 2));
+	ut_assert_hash_live(f->group, h, keys + 100, vals + 100, 150);
+	ut_assert_hash_live_absent(f->group, h, keys, 100);
+	key = keys[0];
+	ut_assert_ret(abmap_hash_get(h, &key, &val), -ENOENT);
+	free(keys);
+	free(vals);
+}
+
+static void test_hash_set_limits(void **state)
+{
+	struct fixture *f = *state;
+	__u32 keys[17], dup[3] = { 4, 5, 4 };
+	__u64 vals[17];
+	struct ut_snap before = { 0 }, after = { 0 };
+	__u32 i;
+
+	for (i = 0; i < 17; i++) {
+		keys[i] = i * 3 + 1;
+		vals[i] = i;
+	}
+	ut_ok(abmap_hash_set(f->hash, keys, vals, 16));
+	ut_assert_hash_live(f->group, f->hash, keys, vals, 16);
+
+	ut_snap_gen(&before, f->group);
+	ut_snap_hash(&before, f->hash, keys, 17);
+	ut_snap_hash(&before, f->hash, dup, 3);
+	/* More keys than max_entries. */
+	ut_assert_ret(abmap_hash_set(f->hash, keys, vals, 17), -E2BIG);
+	/* A duplicate key. */
+	ut_assert_ret(abmap_hash_set(f->hash, dup, vals, 3), -EINVAL);
+	ut_snap_gen(&after, f->group);
+	ut_snap_hash(&after, f->hash, keys, 17);
+	ut_snap_hash(&after, f->hash, dup, 3);
+	ut_snap_assert_equal(&before, &after);
+	ut_snap_free(&before);
+	ut_snap_free(&after);
+}
+
+static void test_pointer_state(void **state)
+{
+	struct fixture *f = *state;
+	struct abmap_pointer ptr;
+	__u64 vals[3] = { 1, 2, 3 };
+
+	ut_ok(abmap_array_set(f->arr, vals, 3));
+	ut_ok(abmap_array_set(f->arr, vals, 2));
+	memset(&ptr, 0, sizeof(ptr));
+	ut_ok(abmap_group_state(f->group, &ptr));
+	assert_int_equal(ptr.generation, ut_gen(f->group));
+	/* After a clean commit the passive side holds the previous generation. */
+	assert_int_equal(ptr.passive_gen, ptr.generation - 1);
+	assert_int_equal(ptr.writer_pid, (__u32)getpid());
+	assert_true(ptr.flip_time_ns > 0);
+	assert_true(ptr.grace_gen <= ptr.generation);
+
+	/* After a sync, every flip up to the live generation is past its grace period. */
+	ut_ok(abmap_group_sync(f->group));
+	memset(&ptr, 0, sizeof(ptr));
+	ut_ok(abmap_group_state(f->group, &ptr));
+	assert_int_equal(ptr.grace_gen, ptr.generation);
+}
+
+static void test_two_groups_independent(void **state)
+{
+	struct fixture *f = *state;
+	struct abmap_group *g2 = ut_group_new();
+	struct abmap *a2 = ut_array_new(g2, sizeof(__u64), 4, 0);
+	__u64 vals[2] = { 5, 6 }, other[3] = { 7, 8, 9 }, gen1 = ut_gen(f->group);
+
+	ut_ok(abmap_array_set(a2, vals, 2));
+	assert_int_equal(ut_gen(f->group), gen1);
+	ut_assert_array_live(g2, a2, vals, 2, 2);
+	ut_ok(abmap_array_set(f->arr, other, 3));
+	ut_assert_array_live(g2, a2, vals, 2, 2);
+	ut_assert_array_live(f->group, f->arr, other, 3, 3);
+	abmap_group_free(g2);
+}
+
+static void test_free_structure(void **state)
+{
+	struct fixture *f = *state;
+	struct abmap *extra = ut_array_new(f->group, sizeof(__u64), 4, 0);
+	__u64 vals[2] = { 1, 2 };
+
+	ut_ok(abmap_array_set(extra, vals, 2));
+	ut_ok(abmap_free(extra));
+	ut_ok(abmap_free(NULL));
+	/* The group goes on with its remaining structures. */
+	ut_ok(abmap_array_set(f->arr, vals, 2));
+	ut_assert_array_live(f->group, f->arr, vals, 2, 2);
+}
+
+static void test_bad_input(void **state)
+{
+	struct fixture *f = *state;
+	__u64 v = 0, gen;
+	__u32 key = 0, len;
+	struct abmap_pointer ptr;
+
+	/* Constructors. */
+	ut_assert_null_errno(abmap_fake_array_new(NULL, 8, 4, 0), EINVAL);
+	ut_assert_null_errno(abmap_fake_hash_new(NULL, 4, 8, 4), EINVAL);
+	errno = 0;
+	assert_null(abmap_fake_array_new(f->group, 0, 4, 0));
+	assert_true(errno != 0);
+	errno = 0;
+	assert_null(abmap_fake_array_new(f->group, 8, 0, 0));
+	assert_true(errno != 0);
+	errno = 0;
+	assert_null(abmap_fake_hash_new(f->group, 0, 8, 4));
+	assert_true(errno != 0);
+	ut_assert_null_errno(abmap_new(NULL, "array", 0, 0, NULL), EINVAL);
+	ut_assert_null_errno(abmap_new(f->group, NULL, 0, 0, NULL), EINVAL);
+	ut_assert_null_errno(abmap_array_new(NULL, 0, 0, NULL), EINVAL);
+	ut_assert_null_errno(abmap_hash_new(NULL, 0, 0, NULL), EINVAL);
+	ut_assert_null_errno(abmap_txn_begin(NULL), EINVAL);
+
+	/* Group calls. */
+	ut_assert_ret(abmap_group_generation(NULL, &gen), -EINVAL);
+	ut_assert_ret(abmap_group_generation(f->group, NULL), -EINVAL);
+	ut_assert_ret(abmap_group_state(NULL, &ptr), -EINVAL);
+	ut_assert_ret(abmap_group_state(f->group, NULL), -EINVAL);
+	ut_assert_ret(abmap_group_sync(NULL), -EINVAL);
+
+	/* Readers. */
+	ut_assert_ret(abmap_get(NULL, &key, &v), -EINVAL);
+	ut_assert_ret(abmap_get(f->arr, NULL, &v), -EINVAL);
+	ut_assert_ret(abmap_get(f->arr, &key, NULL), -EINVAL);
+	ut_assert_ret(abmap_array_get(NULL, 0, &v), -EINVAL);
+	ut_assert_ret(abmap_array_get(f->arr, 0, NULL), -EINVAL);
+	ut_assert_ret(abmap_array_len(NULL, &len), -EINVAL);
+	ut_assert_ret(abmap_array_len(f->arr, NULL), -EINVAL);
+	ut_assert_ret(abmap_hash_get(NULL, &key, &v), -EINVAL);
+	ut_assert_ret(abmap_hash_get(f->hash, NULL, &v), -EINVAL);
+	ut_assert_ret(abmap_hash_get(f->hash, &key, NULL), -EINVAL);
+	/* Array readers on a hash. */
+	ut_assert_ret(abmap_array_get(f->hash, 0, &v), -EINVAL);
+	ut_assert_ret(abmap_array_len(f->hash, &len), -EINVAL);
+
+	/* Whole-content setters. */
+	ut_assert_ret(abmap_array_set(NULL, &v, 1), -EINVAL);
+	ut_assert_ret(abmap_array_set(f->arr, NULL, 1), -EINVAL);
+	ut_assert_ret(abmap_array_set(f->hash, &v, 1), -EINVAL);
+	ut_assert_ret(abmap_hash_set(NULL, &key, &v, 1), -EINVAL);
+	ut_assert_ret(abmap_hash_set(f->hash, NULL, &v, 1), -EINVAL);
+	ut_assert_ret(abmap_hash_set(f->hash, &key, NULL, 1), -EINVAL);
+	ut_assert_ret(abmap_hash_set(f->arr, &key, &v, 1), -EINVAL);
+
+	/* Fake accessors. */
+	ut_assert_ret(abmap_fake_peek(NULL, ABMAP_SIDE_A, &key, &v), -EINVAL);
+	ut_assert_ret(abmap_fake_peek(f->arr, ABMAP_SIDE_A, NULL, &v), -EINVAL);
+	ut_assert_ret(abmap_fake_peek(f->arr, ABMAP_SIDE_A, &key, NULL), -EINVAL);
+	ut_assert_ret(abmap_fake_peek(f->arr, 2, &key, &v), -EINVAL);
+	ut_assert_ret(abmap_fake_peek(f->arr, -1, &key, &v), -EINVAL);
+	ut_assert_ret(abmap_fake_peek_len(NULL, ABMAP_SIDE_A, &len), -EINVAL);
+	ut_assert_ret(abmap_fake_peek_len(f->arr, ABMAP_SIDE_A, NULL), -EINVAL);
+	ut_assert_ret(abmap_fake_peek_len(f->arr, 2, &len), -EINVAL);
+	ut_assert_ret(abmap_fake_fail(NULL, ABMAP_FAKE_WRITE, 1, -EIO), -EINVAL);
+	ut_assert_ret(abmap_fake_fail(f->group, __ABMAP_FAKE_OP_MAX, 1, -EIO), -EINVAL);
+	ut_assert_ret(abmap_fake_fail(f->group, ABMAP_FAKE_WRITE, 1, EIO), -EINVAL);
+
+	/* Other calls that take a structure. */
+	ut_assert_ret(abmap_check_prog(NULL, BPF_PROG_TYPE_XDP), -EINVAL);
+
+	/* Nothing above changed anything. */
+	ut_assert_array_live(f->group, f->arr, NULL, 0, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_group_new_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_array_new_props, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_array_set_flips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_array_set_passive_keeps_previous, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_generation_alternates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_array_shrink_grow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_array_set_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_array_no_len, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_array_odd_value_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_wide_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_many_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_set_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pointer_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_groups_independent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_structure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+	};
+
+	ut_main_init();
+	return cmocka_run_group_tests_name("fake_basic", tests, NULL, NULL);
+}
