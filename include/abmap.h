@@ -115,8 +115,9 @@ ABMAP_API struct abmap_group *abmap_group_new_var(int map_fd, size_t offset, siz
 /**
  * @brief Free a group and every structure attached to it.
  *
- * Pending deferred changes are cancelled (the live side is untouched); the writer lock is
- * released; a grace period still running in the background is waited for and recorded.
+ * Pending deferred changes are cancelled (the live side is untouched) and their switchover
+ * handles freed; the writer lock is released; a grace period still running in the background
+ * is waited for and recorded.
  * @param group group, may be NULL.
  */
 ABMAP_API void abmap_group_free(struct abmap_group *group);
@@ -222,7 +223,7 @@ enum abmap_write_path {
 
 struct abmap_opts {
 	size_t sz;
-	/* Arrays: 2-entry u32 ARRAY holding each side's length (key = side), or 0 for none. */
+	/* Arrays: u32 ARRAY of >= 2 entries holding each side's length (key = side), 0 for none. */
 	int len_fd;
 	/* Force a write path (benchmarks, tests); -EINVAL if the map does not allow it. */
 	enum abmap_write_path write_path;
@@ -235,8 +236,10 @@ struct abmap_opts {
  *
  * Both maps must exist and be identical (type, key and value size, max_entries, flags) and fit
  * the kind; on mismatch returns NULL with errno EINVAL and logs the property. The structure
- * keeps its own references to the fds. A group with a recorded member list (see
- * struct abmap_pointer) refuses to commit until every recorded live structure is attached.
+ * keeps its own references to the fds. A map may serve only one role in a group (one side of
+ * one structure, a length map, the pointer). A group with a recorded member list (see
+ * struct abmap_pointer) refuses to start a write (-EINVAL) until every recorded structure whose
+ * maps still exist is attached.
  *
  * @param group group.
  * @param kind kind name ("array", "hash" or a registered one).
@@ -405,9 +408,9 @@ ABMAP_API int abmap_switchover(struct abmap_switchover *so);
 /**
  * @brief Withdraw a deferred change: the structure's passive side is restored.
  *
- * Cancels every pending deferred change of that structure. Handles must be released (by this
- * call or abmap_switchover()) before their structure or group is freed; abmap_free() refuses
- * with -EBUSY while handles of the structure exist.
+ * Cancels every pending deferred change of that structure. abmap_free() refuses with -EBUSY
+ * while handles of the structure exist; abmap_group_free() frees every handle still
+ * outstanding (they must not be used afterwards).
  * @param so handle; freed whatever the result.
  * @return 0, or -EALREADY if the change was already flipped.
  */

@@ -145,6 +145,8 @@ struct abmap {
 	__u32 max_entries;
 	__u32 map_flags;
 	__u32 id_a;
+	__u32 id_b;
+	__u32 len_id;
 	int len_fd;    /* kernel length map, -1 without */
 	bool no_batch; /* ABMAP_WRITE_ELEMENT */
 	bool has_len;
@@ -181,6 +183,7 @@ struct abmap_group {
 	bool marked; /* passive marked unknown in this session */
 	struct abmap_txn *txn;
 	int nr_deferred;
+	struct abmap_switchover *handles;
 
 	/* Grace periods. */
 	pthread_mutex_t mu;

@@ -518,20 +518,44 @@ static int check_same(const struct bpf_map_info *a, const struct bpf_map_info *b
 	return -EINVAL;
 }
 
-static int open_len_map(struct abmap *map, int len_fd)
+static int check_len_map(const struct bpf_map_info *info)
 {
-	struct bpf_map_info info;
-	int err;
-
-	err = map_info(len_fd, &info);
-	if (err)
-		return err;
-	if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != 4 || info.value_size != 4 ||
-	    info.max_entries < 2) {
-		pr_warn("length map '%s' (id %u) must be an ARRAY of >= 2 u32 values\n", info.name,
-			info.id);
+	if (info->type != BPF_MAP_TYPE_ARRAY || info->key_size != 4 || info->value_size != 4 ||
+	    info->max_entries < 2) {
+		pr_warn("length map '%s' (id %u) must be an ARRAY of >= 2 u32 values\n", info->name,
+			info->id);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static bool map_uses(const struct abmap *map, __u32 id)
+{
+	return id == map->id_a || id == map->id_b || (map->has_len && id == map->len_id);
+}
+
+/* A map serves one role in one structure: shared, a write to one would land in another's live side. */
+static int check_unused(const struct abmap_group *g, const struct bpf_map_info *info)
+{
+	const struct abmap *map;
+
+	if (info->id == g->ptr_id) {
+		pr_warn("map '%s' (id %u) is the group's pointer map\n", info->name, info->id);
+		return -EINVAL;
+	}
+	for (map = g->maps; map; map = map->next) {
+		if (map_uses(map, info->id)) {
+			pr_warn("map '%s' (id %u) already belongs to a structure of this group\n",
+				info->name, info->id);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int open_len_map(struct abmap *map, int len_fd, __u32 len_id)
+{
+	map->len_id = len_id;
 	map->len_fd = dup_fd(len_fd);
 	if (map->len_fd < 0)
 		return map->len_fd;
@@ -575,7 +599,7 @@ static int open_side(struct abmap_side *s, int fd, const struct bpf_map_info *in
 static struct abmap *attach(struct abmap_group *g, struct kind *kind, int fd_a, int fd_b,
 			    const struct abmap_opts *opts)
 {
-	struct bpf_map_info info[2];
+	struct bpf_map_info info[3];
 	enum abmap_write_path path = OPTS_GET(opts, write_path, ABMAP_WRITE_AUTO);
 	int len_fd = OPTS_GET(opts, len_fd, 0);
 	struct abmap *map;
@@ -588,15 +612,26 @@ static struct abmap *attach(struct abmap_group *g, struct kind *kind, int fd_a, 
 		err = check_same(&info[0], &info[1]);
 	if (!err)
 		err = kind->ops.validate(&info[0]);
-	if (!err && (info[0].id == g->ptr_id)) {
-		pr_warn("map id %u is the group's pointer map\n", info[0].id);
-		err = -EINVAL;
-	}
+	if (!err)
+		err = check_unused(g, &info[0]);
+	if (!err)
+		err = check_unused(g, &info[1]);
 	if (!err)
 		err = check_write_path(&info[0], path);
 	if (!err && len_fd > 0 && !kind->is_array) {
 		pr_warn("only arrays have a length map\n");
 		err = -EINVAL;
+	}
+	if (!err && len_fd > 0) {
+		err = map_info(len_fd, &info[2]);
+		if (!err)
+			err = check_len_map(&info[2]);
+		if (!err)
+			err = check_unused(g, &info[2]);
+		if (!err && (info[2].id == info[0].id || info[2].id == info[1].id)) {
+			pr_warn("length map id %u is one of the structure's sides\n", info[2].id);
+			err = -EINVAL;
+		}
 	}
 	if (err)
 		return libabmap_err_ptr(err);
@@ -606,12 +641,13 @@ static struct abmap *attach(struct abmap_group *g, struct kind *kind, int fd_a, 
 		return libabmap_err_ptr(-ENOMEM);
 	map->map_flags = info[0].map_flags;
 	map->id_a = info[0].id;
+	map->id_b = info[1].id;
 	map->no_batch = path == ABMAP_WRITE_ELEMENT;
 	err = open_side(&map->sides[0], fd_a, &info[0], path);
 	if (!err)
 		err = open_side(&map->sides[1], fd_b, &info[1], path);
 	if (!err && len_fd > 0)
-		err = open_len_map(map, len_fd);
+		err = open_len_map(map, len_fd, info[2].id);
 	if (err) {
 		map->next = NULL;
 		g->be->side_free(&map->sides[0]);

@@ -41,6 +41,8 @@ struct abmap_switchover {
 	struct abmap *map;
 	__u64 gen;
 	__u64 cancel_epoch;
+	/* Outstanding handles of the group, freed with it. */
+	struct abmap_switchover *next;
 };
 
 static void invalidate_maps(struct abmap_group *g)
@@ -530,6 +532,8 @@ static int defer(struct abmap *map, const void *keys, const void *values, __u32 
 		g->nr_deferred++;
 	}
 	(*so)->map = map;
+	(*so)->next = g->handles;
+	g->handles = *so;
 	map->handles++;
 	(*so)->gen = g->gen;
 	(*so)->cancel_epoch = map->cancel_epoch;
@@ -563,6 +567,14 @@ int abmap_hash_set_and_defer_switchover(struct abmap *hash, const void *keys, co
 
 static void release(struct abmap_switchover *so)
 {
+	struct abmap_switchover **pp;
+
+	for (pp = &so->map->group->handles; *pp; pp = &(*pp)->next) {
+		if (*pp == so) {
+			*pp = so->next;
+			break;
+		}
+	}
 	so->map->handles--;
 	free(so);
 }
@@ -609,10 +621,13 @@ int abmap_switchover_cancel(struct abmap_switchover *so)
 	return libabmap_err(err);
 }
 
-/* Group teardown: withdraw what was deferred, best effort. */
+/* Group teardown: withdraw what was deferred, best effort, and free every handle. */
 void session_cancel_deferred(struct abmap_group *g)
 {
 	struct abmap *map;
+
+	while (g->handles)
+		release(g->handles);
 
 	for (map = g->maps; map; map = map->next) {
 		if (!map->deferred)

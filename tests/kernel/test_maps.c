@@ -1,0 +1,1188 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libabmap on real kernel maps: arrays (mmapable or not, with or without a length map), hashes,
+ * transactions across several structures, deferred switchover, validation, compatibility mode.
+ *
+ * Side A is the first fd given to abmap_*_new(); the live side is generation & 1. Every check
+ * reads the maps back with bpf_map_lookup_elem(), never through the library alone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ktest.h"
+#include "bss_ptr.skel.h"
+
+/* The Makefile names skeletons after the file without ".bpf.c" (bss_ptr); accept either. */
+#ifdef __BSS_PTR_BPF_SKEL_H__
+#define BSS_PTR(x) bss_ptr_bpf##x
+#else
+#define BSS_PTR(x) bss_ptr##x
+#endif
+
+#define N 16
+
+static void fill(__u32 *v, __u32 n, __u32 base)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		v[i] = base + i;
+}
+
+static int live_fd(struct abmap_group *g, int fd_a, int fd_b)
+{
+	return (ktest_group_gen(g) & 1) ? fd_b : fd_a;
+}
+
+static int passive_fd(struct abmap_group *g, int fd_a, int fd_b)
+{
+	return (ktest_group_gen(g) & 1) ? fd_a : fd_b;
+}
+
+/* Generation from the library and from the pointer map itself. */
+static void assert_gen(struct abmap_group *g, int ptr, __u64 want)
+{
+	__u64 lib = ktest_group_gen(g), kern = ktest_generation(ptr);
+
+	if (lib != want || kern != want)
+		fail_msg(
+			"%s: generation: expected %llu, abmap_group_generation %llu, pointer map %llu",
+			ktest_name(), (unsigned long long)want, (unsigned long long)lib,
+			(unsigned long long)kern);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Arrays
+ */
+
+static void array_basic(bool mmapable, bool with_len)
+{
+	__u32 v1[N], v2[N], v3[N], e4[N], e5[N], zero[N] = { 0 }, got, len, idx, val;
+	struct abmap_group *g;
+	struct abmap_txn *txn;
+	struct abmap *arr;
+	int ptr, a, b, lf = 0, i;
+
+	ptr = ktest_pointer_map();
+	a = ktest_array_map("kt_a", sizeof(__u32), N, mmapable);
+	b = ktest_array_map("kt_b", sizeof(__u32), N, mmapable);
+	if (with_len)
+		lf = ktest_len_map();
+	LIBABMAP_OPTS(abmap_opts, o, .len_fd = lf);
+
+	g = ktest_group(ptr, 0);
+	arr = abmap_array_new(g, a, b, &o);
+	assert_non_null(arr);
+	assert_int_equal(abmap_key_size(arr), 4);
+	assert_int_equal(abmap_value_size(arr), 4);
+	assert_int_equal(abmap_max_entries(arr), N);
+	assert_gen(g, ptr, 0);
+	assert_int_equal(abmap_array_len(arr, &len), 0);
+	assert_int_equal(len, with_len ? 0 : N);
+
+	/* gen 1: 10 elements into B. A (now passive) is untouched. */
+	fill(v1, 10, 100);
+	assert_int_equal(abmap_array_set(arr, v1, 10), 0);
+	assert_gen(g, ptr, 1);
+	ktest_assert_array(b, v1, 10, N);
+	ktest_assert_array(a, zero, 0, N);
+	if (with_len) {
+		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 10);
+		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 0);
+	}
+	assert_int_equal(abmap_array_len(arr, &len), 0);
+	assert_int_equal(len, with_len ? 10 : N);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(abmap_array_get(arr, i, &got), 0);
+		assert_int_equal(got, v1[i]);
+	}
+	got = 0xdead;
+	if (with_len) {
+		assert_int_equal(abmap_array_get(arr, 10, &got), -ENOENT);
+	} else {
+		assert_int_equal(abmap_array_get(arr, 10, &got), 0);
+		assert_int_equal(got, 0);
+	}
+	idx = 3;
+	assert_int_equal(abmap_get(arr, &idx, &got), 0);
+	assert_int_equal(got, v1[3]);
+
+	/* gen 2: 12 elements into A; B is the retired side and keeps gen 1. */
+	fill(v2, 12, 200);
+	assert_int_equal(abmap_array_set(arr, v2, 12), 0);
+	assert_gen(g, ptr, 2);
+	ktest_assert_array(a, v2, 12, N);
+	ktest_assert_array(b, v1, 10, N);
+	if (with_len)
+		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 12);
+
+	/* gen 3: shrink to 3 into B, which held 10: its tail must be zeroed. */
+	fill(v3, 3, 300);
+	assert_int_equal(abmap_array_set(arr, v3, 3), 0);
+	assert_gen(g, ptr, 3);
+	ktest_assert_array(b, v3, 3, N);
+	ktest_assert_array(a, v2, 12, N);
+	if (with_len) {
+		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 3);
+		assert_int_equal(abmap_array_get(arr, 3, &got), -ENOENT);
+	}
+
+	/* gen 4: grow by updating index 7, into A, which held 12 elements of gen 2. */
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	idx = 7;
+	val = 777;
+	assert_int_equal(abmap_txn_update(txn, arr, &idx, &val), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 4);
+	memset(e4, 0, sizeof(e4));
+	memcpy(e4, v3, 3 * sizeof(__u32));
+	e4[7] = 777;
+	ktest_assert_array(a, e4, 8, N);
+	ktest_assert_array(b, v3, 3, N);
+	if (with_len)
+		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 8);
+	assert_int_equal(abmap_array_len(arr, &len), 0);
+	assert_int_equal(len, with_len ? 8 : N);
+	assert_int_equal(abmap_array_get(arr, 7, &got), 0);
+	assert_int_equal(got, 777);
+
+	/* gen 5: delete index 1 (zeroes the slot, length unchanged), into B. */
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	idx = 1;
+	assert_int_equal(abmap_txn_delete(txn, arr, &idx), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 5);
+	memcpy(e5, e4, sizeof(e5));
+	e5[1] = 0;
+	ktest_assert_array(b, e5, 8, N);
+	ktest_assert_array(a, e4, 8, N);
+	if (with_len)
+		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 8);
+
+	/* Errors change nothing. */
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	idx = N;
+	assert_true(abmap_txn_update(txn, arr, &idx, &val) < 0);
+	abmap_txn_abort(txn);
+	assert_int_equal(abmap_array_set(arr, v1, N + 1), -E2BIG);
+	assert_gen(g, ptr, 5);
+	ktest_assert_array(b, e5, 8, N);
+
+	/* Full-length set. */
+	fill(v1, N, 1000);
+	assert_int_equal(abmap_array_set(arr, v1, N), 0);
+	assert_gen(g, ptr, 6);
+	ktest_assert_array(live_fd(g, a, b), v1, N, N);
+	ktest_assert_array(passive_fd(g, a, b), e5, 8, N);
+}
+
+static void test_array_mmap_len(void **state)
+{
+	(void)state;
+	ktest_begin();
+	array_basic(true, true);
+}
+
+static void test_array_mmap_nolen(void **state)
+{
+	(void)state;
+	ktest_begin();
+	array_basic(true, false);
+}
+
+static void test_array_nommap_len(void **state)
+{
+	(void)state;
+	ktest_begin();
+	array_basic(false, true);
+}
+
+static void test_array_nommap_nolen(void **state)
+{
+	(void)state;
+	ktest_begin();
+	array_basic(false, false);
+}
+
+/* Values wider than 4 bytes and not a multiple of 8 (mmap stride is round_up(size, 8)). */
+struct wide {
+	__u32 x;
+	__u32 y;
+	__u32 z;
+};
+
+static void test_array_wide_values(void **state)
+{
+	struct wide v[N], got;
+	struct abmap_group *g;
+	struct abmap *arr;
+	int ptr, a, b, i, pass;
+
+	(void)state;
+	ktest_begin();
+	for (pass = 0; pass < 2; pass++) {
+		bool mm = pass == 0;
+
+		/* A fresh pointer map: the first group's member list would refuse the second. */
+		ptr = ktest_pointer_map();
+		a = ktest_array_map("kt_wa", sizeof(struct wide), N, mm);
+		b = ktest_array_map("kt_wb", sizeof(struct wide), N, mm);
+		g = ktest_group(ptr, 0);
+		arr = abmap_array_new(g, a, b, NULL);
+		assert_non_null(arr);
+		for (i = 0; i < N; i++)
+			v[i] = (struct wide){ .x = i, .y = 1000 + i, .z = 0xabc00000u + i };
+		assert_int_equal(abmap_array_set(arr, v, N), 0);
+		for (i = 0; i < N; i++) {
+			__u32 key = i;
+			int fd = live_fd(g, a, b);
+
+			assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
+			assert_memory_equal(&got, &v[i], sizeof(got));
+			assert_int_equal(abmap_array_get(arr, i, &got), 0);
+			assert_memory_equal(&got, &v[i], sizeof(got));
+		}
+		ktest_group_free(g);
+	}
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Hashes (u32 key, u64 value)
+ */
+
+static void test_hash(void **state)
+{
+	__u32 k1[] = { 1, 2, 3 }, k2[] = { 1, 3, 4 }, k3[] = { 10 }, kd[] = { 5, 5 };
+	__u64 v1[] = { 10, 20, 30 }, v2[] = { 11, 30, 40 }, v3[] = { 100 }, vd[] = { 1, 2 };
+	__u32 kbig[65];
+	__u64 vbig[65];
+	struct abmap_group *g;
+	struct abmap_txn *txn;
+	struct abmap *h;
+	__u32 key;
+	__u64 val;
+	int ptr, a, b, i;
+
+	(void)state;
+	ktest_begin();
+	ptr = ktest_pointer_map();
+	a = ktest_hash_map("kt_ha", sizeof(__u32), sizeof(__u64), 64);
+	b = ktest_hash_map("kt_hb", sizeof(__u32), sizeof(__u64), 64);
+	g = ktest_group(ptr, 0);
+	h = abmap_hash_new(g, a, b, NULL);
+	assert_non_null(h);
+	assert_int_equal(abmap_key_size(h), 4);
+	assert_int_equal(abmap_value_size(h), 8);
+	assert_int_equal(abmap_max_entries(h), 64);
+
+	/* gen 1: {1,2,3} into B; A stays empty. */
+	assert_int_equal(abmap_hash_set(h, k1, v1, 3), 0);
+	assert_gen(g, ptr, 1);
+	ktest_assert_hash(b, k1, v1, 3);
+	assert_int_equal(ktest_hash_count(a), 0);
+	key = 2;
+	assert_int_equal(abmap_hash_get(h, &key, &val), 0);
+	assert_int_equal(val, 20);
+	key = 99;
+	assert_int_equal(abmap_hash_get(h, &key, &val), -ENOENT);
+	assert_int_equal(abmap_get(h, &key, &val), -ENOENT);
+
+	/* gen 2: update 1, add 4, delete 2, delete an absent key; into A. */
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	key = 1;
+	val = 11;
+	assert_int_equal(abmap_txn_update(txn, h, &key, &val), 0);
+	key = 4;
+	val = 40;
+	assert_int_equal(abmap_txn_update(txn, h, &key, &val), 0);
+	key = 2;
+	assert_int_equal(abmap_txn_delete(txn, h, &key), 0);
+	key = 99;
+	assert_int_equal(abmap_txn_delete(txn, h, &key), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 2);
+	ktest_assert_hash(a, k2, v2, 3);
+	ktest_assert_hash(b, k1, v1, 3);
+	key = 2;
+	assert_int_equal(abmap_hash_get(h, &key, &val), -ENOENT);
+
+	/* gen 3: replace everything with {10}; B held {1,2,3}. */
+	assert_int_equal(abmap_hash_set(h, k3, v3, 1), 0);
+	assert_gen(g, ptr, 3);
+	ktest_assert_hash(b, k3, v3, 1);
+	ktest_assert_hash(a, k2, v2, 3);
+
+	/* Duplicate key, too many keys: refused, nothing changes. */
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_hash_set(txn, h, kd, vd, 2), -EINVAL);
+	abmap_txn_abort(txn);
+	for (i = 0; i < 65; i++) {
+		kbig[i] = 1000 + i;
+		vbig[i] = i;
+	}
+	assert_int_equal(abmap_hash_set(h, kbig, vbig, 65), -E2BIG);
+	assert_gen(g, ptr, 3);
+	ktest_assert_hash(b, k3, v3, 1);
+
+	/* Full table, then empty. */
+	assert_int_equal(abmap_hash_set(h, kbig, vbig, 64), 0);
+	assert_gen(g, ptr, 4);
+	ktest_assert_hash(a, kbig, vbig, 64);
+	assert_int_equal(abmap_hash_set(h, kbig, vbig, 0), 0);
+	assert_gen(g, ptr, 5);
+	assert_int_equal(ktest_hash_count(b), 0);
+	ktest_assert_hash(a, kbig, vbig, 64);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Transactions over several structures
+ */
+
+struct snap6 {
+	__u32 a1[N], b1[N], a2[N], b2[N], len[2];
+	__u32 ha, hb;
+};
+
+static void take_snap(struct snap6 *s, int a1, int b1, int lf, int a2, int b2, int ha, int hb)
+{
+	ktest_read_u32s(a1, s->a1, N);
+	ktest_read_u32s(b1, s->b1, N);
+	ktest_read_u32s(a2, s->a2, N);
+	ktest_read_u32s(b2, s->b2, N);
+	ktest_read_u32s(lf, s->len, 2);
+	s->ha = ktest_hash_count(ha);
+	s->hb = ktest_hash_count(hb);
+}
+
+static bool has_id(const struct abmap_pointer *p, __u32 id)
+{
+	__u32 i;
+
+	for (i = 0; i < p->nr_structs && i < ABMAP_MAX_STRUCTS; i++)
+		if (p->struct_ids[i] == id)
+			return true;
+	return false;
+}
+
+static __u64 realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static void test_txn_multi(void **state)
+{
+	__u32 x1[5], y1[8], x2[3], y2[8], x3[1], junk[N];
+	__u32 hk1[] = { 1, 2 }, hk2[] = { 2, 7 }, key, idx, val32;
+	__u64 hv1[] = { 1, 2 }, hv2[] = { 2, 70 }, val;
+	int ptr, a1, b1, lf, a2, b2, ha, hb;
+	struct abmap *s1, *s2, *h;
+	struct snap6 before, after;
+	struct abmap_pointer st;
+	struct abmap_group *g;
+	struct abmap_txn *txn;
+	__u64 t0, t1;
+
+	(void)state;
+	ktest_begin();
+	ptr = ktest_pointer_map();
+	a1 = ktest_array_map("kt_a1", 4, N, true);
+	b1 = ktest_array_map("kt_b1", 4, N, true);
+	lf = ktest_len_map();
+	a2 = ktest_array_map("kt_a2", 4, N, false);
+	b2 = ktest_array_map("kt_b2", 4, N, false);
+	ha = ktest_hash_map("kt_ha", 4, 8, 32);
+	hb = ktest_hash_map("kt_hb", 4, 8, 32);
+	LIBABMAP_OPTS(abmap_opts, o, .len_fd = lf);
+
+	g = ktest_group(ptr, 0);
+	s1 = abmap_array_new(g, a1, b1, &o);
+	assert_non_null(s1);
+	s2 = abmap_array_new(g, a2, b2, NULL);
+	assert_non_null(s2);
+	h = abmap_hash_new(g, ha, hb, NULL);
+	assert_non_null(h);
+
+	/* gen 1: all three in one transaction. */
+	fill(x1, 5, 1);
+	fill(y1, 8, 10);
+	t0 = realtime_ns();
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, x1, 5), 0);
+	assert_int_equal(abmap_txn_array_set(txn, s2, y1, 8), 0);
+	assert_int_equal(abmap_txn_hash_set(txn, h, hk1, hv1, 2), 0);
+	assert_gen(g, ptr, 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	t1 = realtime_ns();
+	assert_gen(g, ptr, 1);
+	ktest_assert_array(b1, x1, 5, N);
+	assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 5);
+	ktest_assert_array(b2, y1, 8, N);
+	ktest_assert_hash(hb, hk1, hv1, 2);
+
+	/* The pointer record: state, writer, flip time, member list. */
+	assert_int_equal(abmap_group_state(g, &st), 0);
+	assert_int_equal(st.generation, 1);
+	{
+		struct abmap_pointer kp = ktest_pointer(ptr);
+
+		assert_int_equal(kp.generation, st.generation);
+		assert_int_equal(kp.writer_pid, (__u32)getpid());
+		if (kp.flip_time_ns < t0 || kp.flip_time_ns > t1)
+			fail_msg("flip_time_ns %llu not within the commit [%llu, %llu]",
+				 (unsigned long long)kp.flip_time_ns, (unsigned long long)t0,
+				 (unsigned long long)t1);
+		assert_int_equal(kp.nr_structs, 3);
+		assert_true(has_id(&kp, ktest_map_id(a1)));
+		assert_true(has_id(&kp, ktest_map_id(a2)));
+		assert_true(has_id(&kp, ktest_map_id(ha)));
+	}
+
+	/* gen 2: stage changes to all three; nothing is visible before the commit. */
+	fill(x2, 3, 50);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, x2, 3), 0);
+	idx = 0;
+	val32 = 99;
+	assert_int_equal(abmap_txn_update(txn, s2, &idx, &val32), 0);
+	key = 7;
+	val = 70;
+	assert_int_equal(abmap_txn_update(txn, h, &key, &val), 0);
+	key = 1;
+	assert_int_equal(abmap_txn_delete(txn, h, &key), 0);
+	assert_gen(g, ptr, 1);
+	ktest_assert_array(b1, x1, 5, N);
+	ktest_assert_array(b2, y1, 8, N);
+	ktest_assert_hash(hb, hk1, hv1, 2);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 2);
+	ktest_assert_array(a1, x2, 3, N);
+	assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 3);
+	memcpy(y2, y1, sizeof(y2));
+	y2[0] = 99;
+	ktest_assert_array(a2, y2, 8, N);
+	ktest_assert_hash(ha, hk2, hv2, 2);
+	/* The retired side B still holds gen 1. */
+	ktest_assert_array(b1, x1, 5, N);
+	ktest_assert_array(b2, y1, 8, N);
+	ktest_assert_hash(hb, hk1, hv1, 2);
+
+	/* gen 3: only s1 changes; s2 and h go live on B again and must carry gen 2's content. */
+	fill(x3, 1, 500);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, x3, 1), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 3);
+	ktest_assert_array(b1, x3, 1, N);
+	assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 1);
+	ktest_assert_array(b2, y2, 8, N);
+	ktest_assert_arrays_equal(a2, b2, N);
+	ktest_assert_hash(hb, hk2, hv2, 2);
+	ktest_assert_hashes_equal(ha, hb);
+
+	/* Abort: nothing written on either side, no flip. */
+	take_snap(&before, a1, b1, lf, a2, b2, ha, hb);
+	fill(junk, N, 0xbad0);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, junk, N), 0);
+	assert_int_equal(abmap_txn_array_set(txn, s2, junk, N), 0);
+	assert_int_equal(abmap_txn_hash_set(txn, h, hk1, hv1, 2), 0);
+	abmap_txn_abort(txn);
+	take_snap(&after, a1, b1, lf, a2, b2, ha, hb);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_gen(g, ptr, 3);
+	ktest_assert_hash(hb, hk2, hv2, 2);
+
+	/* A commit after the abort works and the lock was released by the abort. */
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s2, y1, 8), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 4);
+	ktest_assert_array(a2, y1, 8, N);
+	ktest_assert_array(a1, x3, 1, N);
+	ktest_assert_hash(ha, hk2, hv2, 2);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Deferred switchover
+ */
+
+static void test_deferred(void **state)
+{
+	__u32 x1[6], y1[4], y2[8], z[N], w[3], v[5], u[2];
+	struct abmap_switchover *so1, *so2, *so3, *so4, *so5;
+	struct abmap_group *g, *g2;
+	struct abmap_txn *txn;
+	struct abmap *s1, *s2;
+	int ptr, a1, b1, lf, a2, b2;
+
+	(void)state;
+	ktest_begin();
+	ptr = ktest_pointer_map();
+	a1 = ktest_array_map("kt_a1", 4, N, true);
+	b1 = ktest_array_map("kt_b1", 4, N, true);
+	lf = ktest_len_map();
+	a2 = ktest_array_map("kt_a2", 4, N, false);
+	b2 = ktest_array_map("kt_b2", 4, N, false);
+	LIBABMAP_OPTS(abmap_opts, o, .len_fd = lf);
+
+	g = ktest_group(ptr, 0);
+	g2 = ktest_group(ptr, 0); /* a second writer on the same pointer map */
+	s1 = abmap_array_new(g, a1, b1, &o);
+	assert_non_null(s1);
+	s2 = abmap_array_new(g, a2, b2, NULL);
+	assert_non_null(s2);
+	/* g2 attaches the same structures: a writer must attach every recorded member. */
+	assert_non_null(abmap_array_new(g2, a1, b1, &o));
+	assert_non_null(abmap_array_new(g2, a2, b2, NULL));
+
+	/* Same content committed twice: both sides of both arrays hold it. */
+	fill(x1, 6, 10);
+	for (int i = 0; i < 2; i++) {
+		txn = abmap_txn_begin(g);
+		assert_non_null(txn);
+		assert_int_equal(abmap_txn_array_set(txn, s1, x1, 6), 0);
+		assert_int_equal(abmap_txn_array_set(txn, s2, x1, 6), 0);
+		assert_int_equal(abmap_txn_commit(txn), 0);
+	}
+	assert_gen(g, ptr, 2);
+	ktest_assert_array(a1, x1, 6, N);
+	ktest_assert_array(b1, x1, 6, N);
+	ktest_assert_array(a2, x1, 6, N);
+	ktest_assert_array(b2, x1, 6, N);
+
+	/* Two deferred changes: written to the passive side B now, live A untouched. */
+	fill(y1, 4, 100);
+	fill(y2, 8, 200);
+	so1 = so2 = NULL;
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, y1, 4, &so1), 0);
+	assert_non_null(so1);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s2, y2, 8, &so2), 0);
+	assert_non_null(so2);
+	assert_gen(g, ptr, 2);
+	ktest_assert_array(a1, x1, 6, N);
+	ktest_assert_array(a2, x1, 6, N);
+	assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 6);
+	ktest_assert_array(b1, y1, 4, N);
+	ktest_assert_array(b2, y2, 8, N);
+	assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 4);
+
+	/* Pending: the structure cannot be freed, another writer is locked out. */
+	assert_int_equal(abmap_free(s1), -EBUSY);
+	errno = 0;
+	assert_null(abmap_txn_begin(g2));
+	assert_int_equal(errno, EBUSY);
+
+	/* The first switchover flips both; the second is a no-op. */
+	assert_int_equal(abmap_switchover(so1), 0);
+	assert_gen(g, ptr, 3);
+	ktest_assert_array(b1, y1, 4, N);
+	ktest_assert_array(b2, y2, 8, N);
+	assert_int_equal(abmap_switchover(so2), 0);
+	assert_gen(g, ptr, 3);
+
+	/* The lock is free again. */
+	txn = abmap_txn_begin(g2);
+	assert_non_null(txn);
+	abmap_txn_abort(txn);
+
+	/* Make both sides equal again (gen 4 = same content as gen 3). */
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, y1, 4), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 4);
+	ktest_assert_array(a1, y1, 4, N);
+	ktest_assert_array(a2, y2, 8, N);
+
+	/* Cancel: the passive side (B) is restored, nothing flips, the lock is released. */
+	fill(z, N, 0xc0de);
+	so3 = NULL;
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, z, N, &so3), 0);
+	assert_non_null(so3);
+	ktest_assert_array(b1, z, N, N);
+	assert_int_equal(abmap_switchover_cancel(so3), 0);
+	assert_gen(g, ptr, 4);
+	ktest_assert_array(a1, y1, 4, N);
+	ktest_assert_array(b1, y1, 4, N);
+	assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 4);
+	txn = abmap_txn_begin(g2);
+	assert_non_null(txn);
+	abmap_txn_abort(txn);
+
+	/* A set on another structure flips the pending deferred change; cancel is too late. */
+	fill(w, 3, 300);
+	fill(v, 5, 400);
+	so4 = NULL;
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, w, 3, &so4), 0);
+	assert_int_equal(abmap_array_set(s2, v, 5), 0);
+	assert_gen(g, ptr, 5);
+	ktest_assert_array(b1, w, 3, N);
+	assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 3);
+	ktest_assert_array(b2, v, 5, N);
+	assert_int_equal(abmap_switchover_cancel(so4), -EALREADY);
+	assert_gen(g, ptr, 5);
+	ktest_assert_array(b1, w, 3, N);
+
+	/* A commit flips the deferred change too; the later switchover does nothing. */
+	fill(u, 2, 600);
+	so5 = NULL;
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, u, 2, &so5), 0);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s2, y2, 8), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_gen(g, ptr, 6);
+	ktest_assert_array(a1, u, 2, N);
+	ktest_assert_array(a2, y2, 8, N);
+	assert_int_equal(abmap_switchover(so5), 0);
+	assert_gen(g, ptr, 6);
+
+	/* Nothing pending: the structure can be freed. */
+	assert_int_equal(abmap_free(s2), 0);
+}
+
+static void test_deferred_hash(void **state)
+{
+	__u32 k1[] = { 1, 2 }, k2[] = { 3 };
+	__u64 v1[] = { 10, 20 }, v2[] = { 30 };
+	struct abmap_switchover *so = NULL;
+	struct abmap_group *g;
+	struct abmap *h;
+	int ptr, a, b;
+
+	(void)state;
+	ktest_begin();
+	ptr = ktest_pointer_map();
+	a = ktest_hash_map("kt_ha", 4, 8, 16);
+	b = ktest_hash_map("kt_hb", 4, 8, 16);
+	g = ktest_group(ptr, 0);
+	h = abmap_hash_new(g, a, b, NULL);
+	assert_non_null(h);
+
+	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
+	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
+	assert_gen(g, ptr, 2);
+	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k2, v2, 1, &so), 0);
+	assert_non_null(so);
+	ktest_assert_hash(b, k2, v2, 1);
+	ktest_assert_hash(a, k1, v1, 2);
+	assert_gen(g, ptr, 2);
+	assert_int_equal(abmap_switchover_cancel(so), 0);
+	ktest_assert_hash(b, k1, v1, 2);
+	assert_gen(g, ptr, 2);
+
+	so = NULL;
+	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k2, v2, 1, &so), 0);
+	assert_int_equal(abmap_switchover(so), 0);
+	assert_gen(g, ptr, 3);
+	ktest_assert_hash(b, k2, v2, 1);
+	ktest_assert_hash(a, k1, v1, 2);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Validation
+ */
+
+#define assert_einval_null(expr)                                                                   \
+	do {                                                                                       \
+		unsigned int __lines = ktest_log_lines();                                          \
+		void *__p;                                                                         \
+		errno = 0;                                                                         \
+		__p = (expr);                                                                      \
+		if (__p)                                                                           \
+			fail_msg("%s: %s succeeded, expected NULL/EINVAL", ktest_name(), #expr);   \
+		if (errno != EINVAL)                                                               \
+			fail_msg("%s: %s: expected errno EINVAL, got %d (%s)", ktest_name(),       \
+				 #expr, errno, strerror(errno));                                   \
+		if (ktest_log_lines() == __lines)                                                  \
+			fail_msg("%s: %s: EINVAL without a log line saying why", ktest_name(),     \
+				 #expr);                                                           \
+	} while (0)
+
+static void test_validation(void **state)
+{
+	int ptr, a4, a4b, b8, b32, bnm, bnm2, h1, h2, h8, len1, len8, p_nm, p_small, p_two, p_hash;
+	struct abmap_group *g, *g2;
+	struct abmap_opts o;
+	struct abmap_txn *txn;
+	struct abmap *arr, *hs, *foreign;
+	__u32 vals[4] = { 1, 2, 3, 4 };
+	__u32 hk[1] = { 1 };
+	__u64 hv[1] = { 1 };
+
+	(void)state;
+	ktest_begin();
+	ktest_capture_log();
+	ptr = ktest_pointer_map();
+	g = ktest_group(ptr, 0);
+
+	a4 = ktest_array_map("kt_a4", 4, N, true);
+	a4b = ktest_array_map("kt_a4b", 4, N, true);
+	b8 = ktest_array_map("kt_b8", 8, N, true);
+	b32 = ktest_array_map("kt_b32", 4, 2 * N, true);
+	bnm = ktest_array_map("kt_bnm", 4, N, false);
+	h1 = ktest_hash_map("kt_h1", 4, 4, N);
+	h2 = ktest_hash_map("kt_h2", 4, 4, N);
+	h8 = ktest_hash_map("kt_h8", 8, 4, N);
+	len1 = ktest_map(BPF_MAP_TYPE_ARRAY, "kt_len1", 4, 4, 1, 0);
+	len8 = ktest_map(BPF_MAP_TYPE_ARRAY, "kt_len8", 4, 8, 2, 0);
+
+	/* A and B differ. */
+	assert_einval_null(abmap_array_new(g, a4, b8, NULL));
+	assert_einval_null(abmap_array_new(g, a4, b32, NULL));
+	assert_einval_null(abmap_array_new(g, a4, bnm, NULL));
+	assert_einval_null(abmap_array_new(g, bnm, a4, NULL));
+	assert_einval_null(abmap_hash_new(g, h1, h8, NULL));
+	/* Wrong kind of map. */
+	assert_einval_null(abmap_array_new(g, h1, h2, NULL));
+	assert_einval_null(abmap_hash_new(g, a4, a4b, NULL));
+	assert_einval_null(abmap_new(g, "array", h1, h2, NULL));
+	/* Wrong length map. */
+	memset(&o, 0, sizeof(o));
+	o.sz = sizeof(o);
+	o.len_fd = len1;
+	assert_einval_null(abmap_array_new(g, a4, a4b, &o));
+	o.len_fd = len8;
+	assert_einval_null(abmap_array_new(g, a4, a4b, &o));
+	/* A write path the maps do not allow. */
+	bnm2 = ktest_array_map("kt_bnm2", 4, N, false);
+	o.len_fd = 0;
+	o.write_path = ABMAP_WRITE_MMAP;
+	assert_einval_null(abmap_array_new(g, bnm, bnm2, &o));
+	o.write_path = ABMAP_WRITE_AUTO;
+	/* Unknown kind. */
+	errno = 0;
+	assert_null(abmap_new(g, "no-such-kind", a4, a4b, NULL));
+	assert_true(errno != 0);
+
+	/* Pointer maps that do not fit. */
+	p_nm = ktest_map(BPF_MAP_TYPE_ARRAY, "kt_p_nm", 4, sizeof(struct abmap_pointer), 1, 0);
+	p_small = ktest_map(BPF_MAP_TYPE_ARRAY, "kt_p_small", 4, 8, 1, BPF_F_MMAPABLE);
+	p_two = ktest_map(BPF_MAP_TYPE_ARRAY, "kt_p_two", 4, sizeof(struct abmap_pointer), 2,
+			  BPF_F_MMAPABLE);
+	p_hash = ktest_map(BPF_MAP_TYPE_HASH, "kt_p_hash", 4, sizeof(struct abmap_pointer), 1, 0);
+	assert_einval_null(abmap_group_new(p_nm, NULL));
+	assert_einval_null(abmap_group_new(p_small, NULL));
+	assert_einval_null(abmap_group_new(p_two, NULL));
+	assert_einval_null(abmap_group_new(p_hash, NULL));
+	/* Compatibility mode: variable size and place. */
+	assert_einval_null(abmap_group_new_var(ptr, 0, 3, NULL));
+	assert_einval_null(abmap_group_new_var(ptr, sizeof(struct abmap_pointer), 1, NULL));
+	assert_einval_null(abmap_group_new_var(ptr, sizeof(struct abmap_pointer) - 4, 8, NULL));
+	assert_einval_null(abmap_group_new_var(p_nm, 0, 1, NULL));
+
+	/* Nothing above was attached: the good pair still fits and works. */
+	arr = abmap_new(g, "array", a4, a4b, NULL);
+	assert_non_null(arr);
+	hs = abmap_hash_new(g, h1, h2, NULL);
+	assert_non_null(hs);
+	assert_int_equal(abmap_array_set(arr, vals, 4), 0);
+	assert_gen(g, ptr, 1);
+	ktest_assert_array(a4b, vals, 4, N);
+
+	/* Structures of another group, or of the wrong kind, are refused by a transaction. */
+	g2 = ktest_group(ktest_pointer_map(), 0);
+	foreign = abmap_array_new(g2, b8, ktest_array_map("kt_b8b", 8, N, true), NULL);
+	assert_non_null(foreign);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, foreign, vals, 2), -EINVAL);
+	assert_int_equal(abmap_txn_array_set(txn, hs, vals, 1), -EINVAL);
+	assert_int_equal(abmap_txn_hash_set(txn, arr, hk, hv, 1), -EINVAL);
+	assert_int_equal(abmap_txn_array_set(txn, arr, vals, N + 1), -E2BIG);
+	abmap_txn_abort(txn);
+	assert_gen(g, ptr, 1);
+	assert_int_equal(abmap_array_set(hs, vals, 1), -EINVAL);
+	assert_int_equal(abmap_hash_set(arr, hk, hv, 1), -EINVAL);
+	assert_gen(g, ptr, 1);
+
+	/* Freeing a structure detaches it; its maps can be attached again. */
+	assert_int_equal(abmap_free(arr), 0);
+	arr = abmap_array_new(g, a4, a4b, NULL);
+	assert_non_null(arr);
+}
+
+/*
+ * A map may serve as one side of one structure only: the same map as A and B, or a map shared
+ * by two structures of a group, would make some "passive" side live, and writing it tears the
+ * readers (or silently corrupts the other structure).
+ */
+static void test_validation_shared_maps(void **state)
+{
+	struct abmap_group *g;
+	struct abmap *s1;
+	int ptr, a, b, c;
+
+	(void)state;
+	ktest_begin();
+	ktest_capture_log();
+	ptr = ktest_pointer_map();
+	a = ktest_array_map("kt_a", 4, N, true);
+	b = ktest_array_map("kt_b", 4, N, true);
+	c = ktest_array_map("kt_c", 4, N, true);
+	g = ktest_group(ptr, 0);
+
+	assert_einval_null(abmap_array_new(g, a, a, NULL));
+	s1 = abmap_array_new(g, a, b, NULL);
+	assert_non_null(s1);
+	assert_einval_null(abmap_array_new(g, b, a, NULL));
+	assert_einval_null(abmap_array_new(g, a, b, NULL));
+	assert_einval_null(abmap_array_new(g, c, a, NULL));
+	assert_einval_null(abmap_array_new(g, b, c, NULL));
+	/* Once detached, the maps are free again. */
+	assert_int_equal(abmap_free(s1), 0);
+	s1 = abmap_array_new(g, b, a, NULL);
+	assert_non_null(s1);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * The pointer record: passive_gen and grace_gen as documented in abmap_shared.h
+ */
+
+static void test_pointer_record(void **state)
+{
+	struct abmap_switchover *so = NULL;
+	struct abmap_pointer p, st;
+	struct abmap_group *g;
+	struct abmap *arr;
+	__u32 v[4] = { 1, 2, 3, 4 };
+	__u64 t0, sync_ns;
+	int ptr, a, b, i;
+
+	(void)state;
+	ktest_begin();
+	ptr = ktest_pointer_map();
+	a = ktest_array_map("kt_a", 4, N, true);
+	b = ktest_array_map("kt_b", 4, N, true);
+	g = ktest_group(ptr, 0);
+	arr = abmap_array_new(g, a, b, NULL);
+	assert_non_null(arr);
+
+	for (i = 1; i <= 3; i++) {
+		v[0] = i;
+		assert_int_equal(abmap_array_set(arr, v, 4), 0);
+		p = ktest_pointer(ptr);
+		assert_int_equal(p.generation, i);
+		/* The passive side holds the previous generation's content. */
+		if (p.passive_gen != (__u64)i - 1)
+			fail_msg("after commit %d: passive_gen %llu, expected %d", i,
+				 (unsigned long long)p.passive_gen, i - 1);
+		assert_int_equal(abmap_group_state(g, &st), 0);
+		assert_int_equal(st.generation, p.generation);
+		assert_int_equal(st.passive_gen, p.passive_gen);
+	}
+
+	/* abmap_group_sync() records the passed grace period. */
+	t0 = ktest_now_ns();
+	assert_int_equal(abmap_group_sync(g), 0);
+	sync_ns = ktest_now_ns() - t0;
+	p = ktest_pointer(ptr);
+	if (p.grace_gen < p.generation)
+		fail_msg("after abmap_group_sync: grace_gen %llu < generation %llu",
+			 (unsigned long long)p.grace_gen, (unsigned long long)p.generation);
+	printf("  abmap_group_sync: %.2f ms\n", sync_ns / 1e6);
+	/* A second sync has nothing to wait for. */
+	t0 = ktest_now_ns();
+	assert_int_equal(abmap_group_sync(g), 0);
+	printf("  abmap_group_sync again: %.3f ms\n", (ktest_now_ns() - t0) / 1e6);
+
+	/* A deferred change: the passive side holds no committed generation. */
+	v[0] = 99;
+	assert_int_equal(abmap_array_set_and_defer_switchover(arr, v, 4, &so), 0);
+	p = ktest_pointer(ptr);
+	assert_int_equal(p.generation, 3);
+	if (p.passive_gen != ABMAP_GEN_UNKNOWN)
+		fail_msg("deferred change pending: passive_gen %llu, expected ABMAP_GEN_UNKNOWN "
+			 "(the passive side holds content of no generation)",
+			 (unsigned long long)p.passive_gen);
+	assert_int_equal(abmap_switchover(so), 0);
+	p = ktest_pointer(ptr);
+	assert_int_equal(p.generation, 4);
+	assert_int_equal(p.passive_gen, 3);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * A user-registered kind on real maps: LRU hashes with the default I/O.
+ */
+
+static int lru_validate(const struct bpf_map_info *info)
+{
+	return info->type == BPF_MAP_TYPE_LRU_HASH && info->key_size == 4 ? 0 : -EINVAL;
+}
+
+static bool lru_prog_ok(enum bpf_prog_type type)
+{
+	return type == BPF_PROG_TYPE_XDP;
+}
+
+static void unregister_lru(void *arg)
+{
+	abmap_kind_unregister(arg);
+}
+
+static void test_user_kind(void **state)
+{
+	static const char name[] = "kt_lru";
+	struct abmap_kind_ops ops;
+	struct abmap_group *g;
+	struct abmap_txn *txn;
+	struct abmap *m;
+	__u32 keys[3] = { 1, 2, 3 }, k;
+	__u64 vals[3] = { 10, 20, 30 }, v;
+	int ptr, a, b, h1, h2;
+
+	(void)state;
+	ktest_begin();
+	memset(&ops, 0, sizeof(ops));
+	ops.sz = sizeof(ops);
+	ops.name = name;
+	ops.validate = lru_validate;
+	ops.prog_type_ok = lru_prog_ok;
+	assert_int_equal(abmap_kind_register(&ops), 0);
+	ktest_defer(unregister_lru, (void *)name);
+	assert_int_equal(abmap_kind_register(&ops), -EEXIST);
+	assert_int_equal(abmap_kind_unregister("array"), -EPERM);
+	assert_int_equal(abmap_kind_unregister("hash"), -EPERM);
+	assert_int_equal(abmap_kind_unregister("kt_no_such_kind"), -ENOENT);
+
+	ptr = ktest_pointer_map();
+	a = ktest_map(BPF_MAP_TYPE_LRU_HASH, "kt_lru_a", 4, 8, 64, 0);
+	b = ktest_map(BPF_MAP_TYPE_LRU_HASH, "kt_lru_b", 4, 8, 64, 0);
+	h1 = ktest_hash_map("kt_h1", 4, 8, 64);
+	h2 = ktest_hash_map("kt_h2", 4, 8, 64);
+	g = ktest_group(ptr, 0);
+	errno = 0;
+	assert_null(abmap_new(g, name, h1, h2, NULL));
+	assert_int_equal(errno, EINVAL);
+	m = abmap_new(g, name, a, b, NULL);
+	assert_non_null(m);
+	assert_int_equal(abmap_check_prog(m, BPF_PROG_TYPE_XDP), 0);
+	assert_int_equal(abmap_check_prog(m, BPF_PROG_TYPE_SCHED_CLS), -EOPNOTSUPP);
+	assert_int_equal(abmap_kind_unregister(name), -EBUSY);
+
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	for (k = 0; k < 3; k++)
+		assert_int_equal(abmap_txn_update(txn, m, &keys[k], &vals[k]), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	ktest_assert_hash(b, keys, vals, 3);
+	assert_int_equal(ktest_hash_count(a), 0);
+	k = 2;
+	assert_int_equal(abmap_get(m, &k, &v), 0);
+	assert_int_equal(v, 20);
+
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	k = 2;
+	assert_int_equal(abmap_txn_delete(txn, m, &k), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	keys[1] = 3;
+	vals[1] = 30;
+	ktest_assert_hash(a, keys, vals, 2);
+	ktest_assert_hash(b, (__u32[]){ 1, 2, 3 }, (__u64[]){ 10, 20, 30 }, 3);
+
+	ktest_group_free(g);
+	ktest_release(unregister_lru, (void *)name);
+	assert_int_equal(abmap_kind_unregister(name), -ENOENT);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Compatibility mode: a __u8 in a skeleton's .bss
+ */
+
+static void skel_destroy(void *arg)
+{
+	BSS_PTR(__destroy)(arg);
+}
+
+static __u32 run_xdp(int prog_fd)
+{
+	char pkt[64];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt),
+		    .repeat = 1);
+
+	memset(pkt, 0, sizeof(pkt));
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		fail_msg("%s: bpf_prog_test_run_opts: %s", ktest_name(), strerror(errno));
+	return opts.retval;
+}
+
+static void test_compat_bss(void **state)
+{
+	struct BSS_PTR() * skel;
+	struct abmap_group_opts go;
+	struct abmap_group *g;
+	struct abmap *arr;
+	__u32 v1[4], v2[2];
+	size_t off, bss_size, i;
+	unsigned char before[64];
+	int bss_fd, a, b, prog;
+	__u64 gen0, gen;
+
+	(void)state;
+	ktest_begin();
+	skel = BSS_PTR(__open_and_load)();
+	if (!skel)
+		fail_msg("%s: opening the bss_ptr skeleton: %s", ktest_name(), strerror(errno));
+	ktest_defer(skel_destroy, skel);
+	bss_fd = bpf_map__fd(skel->maps.bss);
+	a = bpf_map__fd(skel->maps.cfg_a);
+	b = bpf_map__fd(skel->maps.cfg_b);
+	prog = bpf_program__fd(skel->progs.bss_ptr_read);
+	off = offsetof(struct BSS_PTR(__bss), active_side);
+	bss_size = sizeof(*skel->bss);
+	assert_true(bss_size <= sizeof(before));
+
+	/* Poison the rest of .bss: the library must store exactly one byte. */
+	memset(skel->bss, 0x5a, bss_size);
+	skel->bss->active_side = 0;
+	memcpy(before, skel->bss, bss_size);
+
+	ktest_group_opts(&go, 0, false);
+	g = ktest_track_group(abmap_group_new_var(bss_fd, off, 1, &go));
+	arr = abmap_array_new(g, a, b, NULL);
+	assert_non_null(arr);
+	gen0 = ktest_group_gen(g);
+	assert_int_equal(gen0 & 1, 0);
+
+	fill(v1, 4, 11);
+	assert_int_equal(abmap_array_set(arr, v1, 4), 0);
+	assert_int_equal(skel->bss->active_side, 1);
+	gen = ktest_group_gen(g);
+	assert_int_equal(gen, gen0 + 1);
+	ktest_assert_array(b, v1, 4, 16);
+	for (i = 0; i < bss_size; i++)
+		if (i != off)
+			assert_int_equal(((unsigned char *)skel->bss)[i], before[i]);
+	assert_int_equal(run_xdp(prog), XDP_PASS);
+	assert_int_equal(skel->bss->seen, 11);
+	assert_int_equal(skel->bss->seen_side, 1);
+
+	fill(v2, 2, 22);
+	assert_int_equal(abmap_array_set(arr, v2, 2), 0);
+	assert_int_equal(skel->bss->active_side, 0);
+	assert_int_equal(ktest_group_gen(g), gen0 + 2);
+	ktest_assert_array(a, v2, 2, 16);
+	ktest_assert_array(b, v1, 4, 16);
+	assert_int_equal(run_xdp(prog), XDP_PASS);
+	assert_int_equal(skel->bss->seen, 22);
+	assert_int_equal(skel->bss->seen_side, 0);
+
+	/* Reopen: the side is read back from the variable. */
+	ktest_group_free(g);
+	assert_int_equal(skel->bss->active_side, 0);
+	g = ktest_track_group(abmap_group_new_var(bss_fd, off, 1, &go));
+	arr = abmap_array_new(g, a, b, NULL);
+	assert_non_null(arr);
+	assert_int_equal(ktest_group_gen(g) & 1, 0);
+	assert_int_equal(abmap_array_get(arr, 1, v1), 0);
+	assert_int_equal(v1[0], 23);
+	fill(v1, 3, 33);
+	assert_int_equal(abmap_array_set(arr, v1, 3), 0);
+	assert_int_equal(skel->bss->active_side, 1);
+	ktest_assert_array(b, v1, 3, 16);
+	assert_int_equal(run_xdp(prog), XDP_PASS);
+	assert_int_equal(skel->bss->seen, 33);
+}
+
+/* Variables of 4 and 8 bytes: exactly those bytes change, to 1 then 0. */
+static void test_compat_sizes(void **state)
+{
+	struct BSS_PTR() * skel;
+	struct abmap_group_opts go;
+	unsigned char before[64];
+	struct abmap_group *g;
+	struct abmap *arr;
+	size_t bss_size, off, size, i;
+	__u32 v[2] = { 5, 6 };
+	int bss_fd, a, b, pass;
+
+	(void)state;
+	ktest_begin();
+	skel = BSS_PTR(__open_and_load)();
+	if (!skel)
+		fail_msg("%s: opening the bss_ptr skeleton: %s", ktest_name(), strerror(errno));
+	ktest_defer(skel_destroy, skel);
+	bss_fd = bpf_map__fd(skel->maps.bss);
+	a = bpf_map__fd(skel->maps.cfg_a);
+	b = bpf_map__fd(skel->maps.cfg_b);
+	bss_size = sizeof(*skel->bss);
+	assert_true(bss_size <= sizeof(before));
+	ktest_group_opts(&go, 0, false);
+
+	for (pass = 0; pass < 2; pass++) {
+		unsigned char *bytes = (unsigned char *)skel->bss;
+
+		if (pass == 0) {
+			off = offsetof(struct BSS_PTR(__bss), active32);
+			size = 4;
+		} else {
+			off = offsetof(struct BSS_PTR(__bss), active64);
+			size = 8;
+		}
+		memset(skel->bss, 0xa5, bss_size);
+		memset(bytes + off, 0, size);
+		memcpy(before, skel->bss, bss_size);
+
+		g = ktest_track_group(abmap_group_new_var(bss_fd, off, size, &go));
+		arr = abmap_array_new(g, a, b, NULL);
+		assert_non_null(arr);
+		assert_int_equal(abmap_array_set(arr, v, 2), 0);
+		if (size == 4)
+			assert_int_equal(skel->bss->active32, 1);
+		else
+			assert_int_equal(skel->bss->active64, 1);
+		for (i = 0; i < bss_size; i++)
+			if (i < off || i >= off + size)
+				assert_int_equal(bytes[i], before[i]);
+		assert_int_equal(abmap_array_set(arr, v, 1), 0);
+		if (size == 4)
+			assert_int_equal(skel->bss->active32, 0);
+		else
+			assert_int_equal(skel->bss->active64, 0);
+		ktest_assert_array(a, v, 1, 16);
+		ktest_group_free(g);
+	}
+}
+
+int main(void)
+{
+	/* clang-format off */
+	const struct CMUnitTest tests[] = {
+		KTEST(test_array_mmap_len),
+		KTEST(test_array_mmap_nolen),
+		KTEST(test_array_nommap_len),
+		KTEST(test_array_nommap_nolen),
+		KTEST(test_array_wide_values),
+		KTEST(test_hash),
+		KTEST(test_txn_multi),
+		KTEST(test_deferred),
+		KTEST(test_deferred_hash),
+		KTEST(test_validation),
+		KTEST(test_validation_shared_maps),
+		KTEST(test_pointer_record),
+		KTEST(test_user_kind),
+		KTEST(test_compat_bss),
+		KTEST(test_compat_sizes),
+	};
+	/* clang-format on */
+
+	return cmocka_run_group_tests_name("kernel/maps", tests, NULL, NULL);
+}
