@@ -272,6 +272,39 @@ static int array_dirty_limit(struct abmap *map, int passive, __u32 *limit)
 	return map_len(map, passive, limit);
 }
 
+/* Element compare and copy; the common 4- and 8-byte values become single loads and stores. */
+static inline bool elem_equal(const void *a, const void *b, size_t size)
+{
+	__u64 x = 0, y = 0;
+
+	switch (size) {
+	case 4:
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		return x == y;
+	case 8:
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		return x == y;
+	default:
+		return !memcmp(a, b, size);
+	}
+}
+
+static inline void elem_copy(void *dst, const void *src, size_t size)
+{
+	switch (size) {
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	default:
+		memcpy(dst, src, size);
+	}
+}
+
 static const void *new_elem(const struct abmap *map, const void *values, __u32 n, __u32 i,
 			    const void *zero)
 {
@@ -289,7 +322,7 @@ static int array_changes(struct abmap *map, int passive, const void *values, __u
 	size_t vs = map->value_size, step = live->mem ? array_stride(map) : vs;
 	__u8 *zero = calloc(1, vs), *buf = NULL;
 	const __u8 *base = live->mem;
-	__u32 live_len, hi, i;
+	__u32 live_len, hi, i, nr;
 	int err;
 
 	err = zero ? map_len(map, !passive, &live_len) : -ENOMEM;
@@ -299,8 +332,13 @@ static int array_changes(struct abmap *map, int passive, const void *values, __u
 		err = buf ? array_read_all(map, !passive, buf, hi) : -ENOMEM;
 		base = buf;
 	}
+	/* Count first: a content that mostly changed is cheaper to mark "all" than to list. */
+	for (i = 0, nr = 0; !err && i < hi && nr <= changed->limit; i++)
+		nr += !elem_equal(base + i * step, new_elem(map, values, n, i, zero), vs);
+	if (nr > changed->limit)
+		keyset_set_all(changed);
 	for (i = 0; !err && i < hi && !changed->all; i++) {
-		if (memcmp(base + i * step, new_elem(map, values, n, i, zero), vs))
+		if (!elem_equal(base + i * step, new_elem(map, values, n, i, zero), vs))
 			keyset_add(changed, &i);
 	}
 	free(buf);
@@ -376,9 +414,9 @@ static int write_whole(struct abmap *map, int passive, const void *values, __u32
 			memcpy(mem, values, (size_t)n * stride);
 		} else {
 			for (i = 0; i < n; i++)
-				memcpy(mem + i * stride,
-				       (const __u8 *)values + (size_t)i * map->value_size,
-				       map->value_size);
+				elem_copy(mem + i * stride,
+					  (const __u8 *)values + (size_t)i * map->value_size,
+					  map->value_size);
 		}
 		memset(mem + (size_t)n * stride, 0, (size_t)(map->max_entries - n) * stride);
 		return map->has_len ? set_len(map, passive, n) : 0;
