@@ -292,6 +292,16 @@ ABMAP_API __u32 abmap_max_entries(const struct abmap *map);
  */
 ABMAP_API int abmap_get(struct abmap *map, const void *key, void *value);
 
+/**
+ * @brief Iterate the keys of the live side: the first key when @p key is NULL, else the key
+ *        after @p key (arrays: indexes below the length).
+ *
+ * A flip between two calls restarts nothing: the iteration continues on whichever side is live
+ * at each call, so iterate inside a write session (or with no writer) for a consistent view.
+ * @return 0, or -ENOENT after the last key.
+ */
+ABMAP_API int abmap_next_key(struct abmap *map, const void *key, void *next_key);
+
 /** @brief abmap_get() for arrays: element @p index of the live side. */
 ABMAP_API int abmap_array_get(struct abmap *array, __u32 index, void *value);
 

@@ -141,6 +141,28 @@ int abmap_get(struct abmap *map, const void *key, void *value)
 	return libabmap_err(kind_read(&map->sides[side], key, value));
 }
 
+int abmap_next_key(struct abmap *map, const void *key, void *next_key)
+{
+	__u32 len;
+	int side, err;
+
+	if (!map || !next_key)
+		return libabmap_err(-EINVAL);
+	err = live_side(map, &side);
+	if (err)
+		return libabmap_err(err);
+	if (map->kind->is_array) {
+		err = map_len(map, side, &len);
+		if (err)
+			return libabmap_err(err);
+		if (key && *(const __u32 *)key + 1 >= len)
+			return libabmap_err(-ENOENT);
+		if (!key && !len)
+			return libabmap_err(-ENOENT);
+	}
+	return libabmap_err(kind_next_key(&map->sides[side], key, next_key));
+}
+
 int abmap_array_get(struct abmap *array, __u32 index, void *value)
 {
 	if (!array || !array->kind->is_array)
