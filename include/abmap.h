@@ -78,9 +78,15 @@ struct abmap_group_opts {
 	 * reading it see torn data. Exists so tests can show the grace period matters.
 	 */
 	bool unsafe_no_grace;
+	/*
+	 * Tests only: called after every passive side is written, just before the flip (e.g. to
+	 * kill a writer there). A non-zero return aborts the commit with that error.
+	 */
+	int (*before_flip)(void *ctx);
+	void *before_flip_ctx;
 	size_t : 0;
 };
-#define abmap_group_opts__last_field unsafe_no_grace
+#define abmap_group_opts__last_field before_flip_ctx
 
 /**
  * @brief Open a group on a pointer map.

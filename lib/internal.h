@@ -195,6 +195,8 @@ struct abmap_group {
 	__u64 grace_done;
 	int grace_err;
 	bool no_grace;
+	int (*before_flip)(void *ctx);
+	void *before_flip_ctx;
 
 	/* Lock. */
 	char *lock_dir;

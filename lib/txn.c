@@ -247,6 +247,8 @@ static int commit(struct abmap_group *g, const struct abmap_txn *txn)
 	}
 	for (op = txn ? txn->ops : NULL; !err && op; op = op->next)
 		err = apply_op(op, passive);
+	if (!err && g->before_flip)
+		err = g->before_flip(g->before_flip_ctx);
 	if (!err)
 		err = flip(g);
 	if (err) {

@@ -353,6 +353,37 @@ static void test_next_key_live(void **state)
 	ut_assert_ret(abmap_next_key(NULL, NULL, &next), -EINVAL);
 }
 
+static int count_and_fail(void *ctx)
+{
+	int *calls = ctx;
+
+	return ++*calls == 1 ? -EINTR : 0;
+}
+
+/* The before_flip hook runs with the passive side written; its error aborts the commit. */
+static void test_before_flip_hook(void **state)
+{
+	struct fixture *unused = *state;
+	int calls = 0;
+	LIBABMAP_OPTS(abmap_group_opts, opts, .before_flip = count_and_fail,
+		      .before_flip_ctx = &calls);
+	struct abmap_group *g = abmap_fake_group_new(&opts);
+	struct abmap *a = abmap_fake_array_new(g, sizeof(__u64), 4, 0);
+	__u64 v[2] = { 5, 6 }, got;
+
+	(void)unused;
+	assert_non_null(a);
+	ut_assert_ret(abmap_array_set(a, v, 2), -EINTR);
+	assert_int_equal(calls, 1);
+	assert_int_equal(ut_gen(g), 0);
+	ut_ok(abmap_array_set(a, v, 2));
+	assert_int_equal(calls, 2);
+	assert_int_equal(ut_gen(g), 1);
+	ut_ok(abmap_array_get(a, 1, &got));
+	assert_int_equal(got, 6);
+	abmap_group_free(g);
+}
+
 /* A 20-byte key, as a 5-tuple would be. */
 struct flow_key {
 	__u32 w[5];
@@ -591,6 +622,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_group_new_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_key_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_before_flip_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_array_new_props, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_array_set_flips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_array_set_passive_keeps_previous, setup,
