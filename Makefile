@@ -53,9 +53,12 @@ LIB_SO := $(BUILD)/libabmap.so.$(VERSION)
 LIB_A := $(BUILD)/libabmap.a
 LIB_PC := $(BUILD)/abmap.pc
 
-# udplb's control-plane code that unit tests link (everything in cmd/ but the CLI entry point)
-CORE_SRCS := $(filter-out cmd/main.c,$(sort $(wildcard cmd/*.c)))
+# udplb's control plane: the core (unit-tested, linked into tests) and the CLI around it
+CORE_SRCS := $(wildcard cmd/lb.c cmd/maglev.c)
 CORE_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CORE_SRCS))
+CLI_SRCS := $(filter-out $(CORE_SRCS),$(sort $(wildcard cmd/*.c)))
+CLI_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CLI_SRCS))
+UDPLB_BIN := $(if $(CLI_SRCS),$(BUILD)/udplb)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -65,6 +68,8 @@ KTEST_SRCS := $(sort $(wildcard tests/kernel/test_*.c))
 KTEST_HELPERS := $(filter-out $(KTEST_SRCS),$(sort $(wildcard tests/kernel/*.c)))
 KTEST_HELPERS := $(filter-out $(KTEST_BPF),$(KTEST_HELPERS))
 KTEST_BINS := $(patsubst tests/kernel/%.c,$(BUILD)/tests/kernel/%,$(KTEST_SRCS))
+# The data plane's skeleton (struct udplb), used by the CLI and the kernel tests
+UDPLB_SKEL := $(BUILD)/bpf/udplb.skel.h
 EXAMPLE_BPF := $(sort $(wildcard examples/*.bpf.c))
 EXAMPLE_SKELS := $(patsubst examples/%.bpf.c,$(BUILD)/examples/%.skel.h,$(EXAMPLE_BPF))
 EXAMPLE_SRCS := $(filter-out $(EXAMPLE_BPF),$(sort $(wildcard examples/*.c)))
@@ -72,14 +77,24 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
 TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS)
 
-.PHONY: all lib tests examples check check-one install format check-format clean
+# End-to-end tests: helper programs and the scenario runner (network namespaces, real traffic)
+E2E_BPF_SRCS := $(sort $(wildcard tests/e2e/*.bpf.c))
+E2E_BPF_OBJS := $(patsubst tests/e2e/%.bpf.c,$(BUILD)/tests/e2e/%.bpf.o,$(E2E_BPF_SRCS))
+E2E_SRCS := $(filter-out $(E2E_BPF_SRCS),$(sort $(wildcard tests/e2e/*.c)))
+E2E_BINS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(E2E_SRCS))
+E2E_RUN := $(if $(wildcard tests/e2e/run.sh),tests/e2e/run.sh)
+
+.PHONY: all lib bpf tests e2e-tools examples check check-one demo install format check-format \
+	clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: lib tests examples
+all: lib bpf tests examples $(UDPLB_BIN)
 
 lib: $(LIB_SO) $(LIB_A) $(LIB_PC)
-tests: $(UNIT_BINS) $(KTEST_BINS)
+bpf: $(UDPLB_SKEL)
+tests: $(UNIT_BINS) $(KTEST_BINS) e2e-tools
+e2e-tools: $(E2E_BINS) $(E2E_BPF_OBJS)
 examples: $(EXAMPLE_BINS)
 
 $(BUILD)/lib/pic/%.o: lib/%.c lib/*.h include/*.h | $(BUILD)/lib/pic
@@ -107,7 +122,7 @@ $(LIB_PC): lib/abmap.pc.in Makefile | $(BUILD)
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # BPF objects and their skeletons
-$(BUILD)/%.bpf.o: %.bpf.c include/*.h
+$(BUILD)/%.bpf.o: %.bpf.c include/*.h bpf/*.h
 	$(call msg,CLANG,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -116,10 +131,17 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $@)))) > $@
 
-$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) include/*.h
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) include/*.h bpf/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -I$(BUILD)/bpf -c $< -o $@
+
+# The CLI embeds the BPF object (skeleton): its objects wait for the skeleton.
+$(CLI_OBJS): $(BUILD)/bpf/udplb.skel.h
+
+$(UDPLB_BIN): $(CLI_OBJS) $(CORE_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CLI_OBJS) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lbpf -lelf -lz -lpthread -o $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(CORE_OBJS) $(LIB_A) include/*.h
 	$(call msg,CC,$@)
@@ -127,11 +149,21 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(CORE_OBJS) $(LIB_A) inclu
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd -Ibpf $< $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) \
 		-lcmocka $(LIB_LIBS) -lm -o $@
 
-$(BUILD)/tests/kernel/%: tests/kernel/%.c $(KTEST_HELPERS) tests/kernel/*.h $(KTEST_SKELS) $(LIB_A)
+# Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)
+$(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,\
+	$(filter tests/kernel/udplb_%,$(KTEST_BPF))): bpf/udplb.bpf.c
+
+$(BUILD)/tests/kernel/%: tests/kernel/%.c $(KTEST_HELPERS) tests/kernel/*.h $(KTEST_SKELS) \
+		$(UDPLB_SKEL) $(CORE_OBJS) $(LIB_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -I$(BUILD)/tests/kernel $< $(KTEST_HELPERS) \
-		$(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -I$(BUILD)/tests/kernel -Icmd -Ibpf -I$(BUILD)/bpf \
+		$< $(KTEST_HELPERS) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
+
+$(BUILD)/tests/e2e/%: tests/e2e/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -o $@
 
 $(BUILD)/examples/%: examples/%.c $(EXAMPLE_SKELS) $(LIB_A)
 	$(call msg,CC,$@)
@@ -151,7 +183,11 @@ else
 endif
 
 check-one: all
-	$(Q)scripts/run-tests.sh $(BUILD) $(TEST_BINS)
+	$(Q)E2E_BUILD=$(BUILD) scripts/run-tests.sh $(BUILD) $(TEST_BINS) $(E2E_RUN)
+
+# A lab of namespaces with live traffic (root). MODE=xdp|xdp-generic|tc
+demo:
+	$(Q)scripts/demo.sh $(MODE)
 
 install: lib
 	$(Q)install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)

@@ -51,16 +51,16 @@ struct udplb_vip_key {
 };
 
 struct udplb_vip {
-	__u32 id;       /* stable VIP id: index of its counters */
-	__u8 fwd;       /* enum udplb_fwd */
-	__u8 hash_mode; /* enum udplb_hash_mode */
-	__u16 flags;    /* UDPLB_VIP_F_* */
-	__u32 ring_off; /* first slot of its Maglev ring in ring_{a,b} */
+	__u32 id;	 /* stable VIP id: index of its counters */
+	__u8 fwd;	 /* enum udplb_fwd */
+	__u8 hash_mode;	 /* enum udplb_hash_mode */
+	__u16 flags;	 /* UDPLB_VIP_F_* */
+	__u32 ring_off;	 /* first slot of its Maglev ring in ring_{a,b} */
 	__u32 ring_size; /* M, prime; 0: no backend */
 };
 
 enum udplb_backend_state {
-	UDPLB_BACKEND_FREE = 0,     /* slot unused */
+	UDPLB_BACKEND_FREE = 0,	    /* slot unused */
 	UDPLB_BACKEND_ACTIVE = 1,   /* in the ring, takes new flows */
 	UDPLB_BACKEND_DRAINING = 2, /* out of the ring, keeps its existing flows */
 };
@@ -96,11 +96,20 @@ struct udplb_ct {
 	__u32 vip_id;
 };
 
+/* struct udplb_config.flags: how the instance is attached (written by `udplb load`). */
+#define UDPLB_CFG_MODE_MASK 0x3U
+enum udplb_mode {
+	UDPLB_MODE_NONE = 0,
+	UDPLB_MODE_XDP = 1,	    /* native XDP */
+	UDPLB_MODE_XDP_GENERIC = 2, /* skb-mode XDP */
+	UDPLB_MODE_TC = 3,	    /* tc clsact ingress */
+};
+
 /* Instance settings (1-entry ARRAY "config", not A/B). */
 struct udplb_config {
 	__u32 hash_seed;
 	__be32 ipip_src; /* outer source address of ipip packets (the LB's address) */
-	__u32 ifindex;   /* device the program is attached to (tc redirects there) */
+	__u32 ifindex;	 /* device the program is attached to (tc redirects there) */
 	__u32 flags;
 };
 
@@ -112,29 +121,29 @@ struct udplb_counter {
 /* Per-CPU counters of why packets were passed or dropped (index of "reasons"). */
 enum udplb_reason {
 	UDPLB_R_FORWARDED = 0, /* load-balanced and sent */
-	UDPLB_R_NOT_IP,        /* not IPv4 (after at most one VLAN tag) */
+	UDPLB_R_NOT_IP,	       /* not IPv4 (after at most one VLAN tag) */
 	UDPLB_R_NOT_UDP,
-	UDPLB_R_NOT_VIP,       /* UDP, no VIP:port matched */
-	UDPLB_R_TRUNCATED,     /* header cut short or lengths inconsistent */
+	UDPLB_R_NOT_VIP,   /* UDP, no VIP:port matched */
+	UDPLB_R_TRUNCATED, /* header cut short or lengths inconsistent */
 	UDPLB_R_FRAGMENT,
-	UDPLB_R_TTL,           /* TTL <= 1 */
-	UDPLB_R_NO_BACKEND,    /* VIP without live backend */
-	UDPLB_R_NO_ROUTE,      /* no MAC stored and bpf_fib_lookup failed */
-	UDPLB_R_KILL_SWITCH,   /* pool[UDPLB_POOL_KILL_SWITCH] set: all traffic passed */
-	UDPLB_R_ERROR,         /* helper failure (adjust head, redirect, ...) */
-	UDPLB_R_CT_HIT,        /* (also forwarded) backend from conntrack */
-	UDPLB_R_CT_NEW,        /* (also forwarded) backend from the ring, conntrack inserted */
-	UDPLB_R_DROPPED,       /* dropped per VIP flags */
+	UDPLB_R_TTL,	     /* TTL <= 1 */
+	UDPLB_R_NO_BACKEND,  /* VIP without live backend */
+	UDPLB_R_NO_ROUTE,    /* no MAC stored and bpf_fib_lookup failed */
+	UDPLB_R_KILL_SWITCH, /* pool[UDPLB_POOL_KILL_SWITCH] set: all traffic passed */
+	UDPLB_R_ERROR,	     /* helper failure (adjust head, redirect, ...) */
+	UDPLB_R_CT_HIT,	     /* (also forwarded) backend from conntrack */
+	UDPLB_R_CT_NEW,	     /* (also forwarded) backend from the ring, conntrack inserted */
+	UDPLB_R_DROPPED,     /* dropped per VIP flags */
 	__UDPLB_R_MAX,
 };
 
 /* State pool: a u32-keyed ARRAY of u64 ("pool"), shared by both programs and userspace. */
 enum udplb_pool_key {
 	UDPLB_POOL_KILL_SWITCH = 0, /* non-zero: pass all traffic untouched */
-	UDPLB_POOL_PACKETS = 1,     /* packets seen by any entry point */
+	UDPLB_POOL_PACKETS = 1,	    /* packets seen by any entry point */
 	UDPLB_POOL_XDP_PACKETS = 2,
 	UDPLB_POOL_TC_PACKETS = 3,
-	UDPLB_POOL_USER = 128,      /* keys from here on are free for operators */
+	UDPLB_POOL_USER = 128, /* keys from here on are free for operators */
 };
 
 /* Seeded flow hash, shared by the program and userspace (tests predict backends with it). */

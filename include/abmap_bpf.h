@@ -74,6 +74,57 @@ struct abmap_snapshot {
 	__ABMAP_HASH_SIDE(name##_b, key_type, value_type, entries, 0)
 
 /*
+ * Pinned-by-name variants of the declarations above (same layout, plus
+ * __uint(pinning, LIBBPF_PIN_BY_NAME)): at load, libbpf reuses a map already pinned as
+ * "<pin root>/<map name>" if it matches, else creates the map and pins it there. The pin root is
+ * bpf_object_open_opts.pin_root_path, /sys/fs/bpf by default: loaders (tests especially) should
+ * set their own, so that two instances do not share maps by accident.
+ */
+#define ABMAP_POINTER_MAP_PINNED(name)                                                             \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(max_entries, 1);                                                            \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+		__type(key, __u32);                                                                \
+		__type(value, struct abmap_pointer);                                               \
+	} name SEC(".maps")
+
+#define __ABMAP_ARRAY_SIDE_PINNED(name, value_type, entries, flags)                                \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(max_entries, entries);                                                      \
+		__uint(map_flags, flags);                                                          \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+		__type(key, __u32);                                                                \
+		__type(value, value_type);                                                         \
+	} name SEC(".maps")
+
+#define __ABMAP_HASH_SIDE_PINNED(name, key_type, value_type, entries, flags)                       \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
+		__uint(max_entries, entries);                                                      \
+		__uint(map_flags, flags);                                                          \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+		__type(key, key_type);                                                             \
+		__type(value, value_type);                                                         \
+	} name SEC(".maps")
+
+#define ABMAP_ARRAY_PINNED(name, value_type, entries)                                              \
+	__ABMAP_ARRAY_SIDE_PINNED(name##_a, value_type, entries, BPF_F_MMAPABLE);                  \
+	__ABMAP_ARRAY_SIDE_PINNED(name##_b, value_type, entries, BPF_F_MMAPABLE)
+
+#define ABMAP_ARRAY_FLAGS_PINNED(name, value_type, entries, flags)                                 \
+	__ABMAP_ARRAY_SIDE_PINNED(name##_a, value_type, entries, flags);                           \
+	__ABMAP_ARRAY_SIDE_PINNED(name##_b, value_type, entries, flags)
+
+#define ABMAP_ARRAY_LEN_PINNED(name) __ABMAP_ARRAY_SIDE_PINNED(name##_len, __u32, 2, 0)
+
+#define ABMAP_HASH_PINNED(name, key_type, value_type, entries)                                     \
+	__ABMAP_HASH_SIDE_PINNED(name##_a, key_type, value_type, entries, 0);                      \
+	__ABMAP_HASH_SIDE_PINNED(name##_b, key_type, value_type, entries, 0)
+
+/*
  * Read the group's generation once. Every lookup of this invocation must use @snap: reading
  * the pointer again could observe a flip in between and mix two configurations.
  */

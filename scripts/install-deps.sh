@@ -14,7 +14,7 @@ PACKAGES=(
 	# clang's sanitizer runtimes, for make CC=clang SANITIZE=1
 	libclang-rt-14-dev
 	# tests
-	libcmocka-dev iproute2 ethtool iputils-ping
+	libcmocka-dev iproute2 ethtool iputils-ping jq util-linux
 	# make format / make check-format
 	clang-format
 )

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * load / unload: the BPF object embedded in this binary (skeleton), pinned maps, attachment.
+ *
+ * XDP is attached through netlink and tc through a clsact filter: both outlive this process
+ * without a pinned link. Loading over a running instance reuses every pinned map (configuration,
+ * conntrack, counters) and swaps the program atomically (XDP_FLAGS_REPLACE, BPF_TC_F_REPLACE).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <linux/if_link.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "instance.h"
+#include "udplb.skel.h"
+
+#define UDPLB_TC_HANDLE 0x1d1b
+#define UDPLB_TC_PRIO 1
+#define UDPLB_DEFAULT_SEED 0x75d91b5u
+
+struct attachment {
+	enum udplb_mode mode;
+	__u32 prog_id;
+};
+
+static int parse_mode(const char *s, enum udplb_mode *mode)
+{
+	if (!s || !strcmp(s, "xdp"))
+		*mode = UDPLB_MODE_XDP;
+	else if (!strcmp(s, "xdp-generic"))
+		*mode = UDPLB_MODE_XDP_GENERIC;
+	else if (!strcmp(s, "tc"))
+		*mode = UDPLB_MODE_TC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static __u32 xdp_flags(enum udplb_mode mode)
+{
+	return mode == UDPLB_MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
+
+static void tc_hook_opts(int ifindex, struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+{
+	memset(hook, 0, sizeof(*hook));
+	hook->sz = sizeof(*hook);
+	hook->ifindex = ifindex;
+	hook->attach_point = BPF_TC_INGRESS;
+	memset(opts, 0, sizeof(*opts));
+	opts->sz = sizeof(*opts);
+	opts->handle = UDPLB_TC_HANDLE;
+	opts->priority = UDPLB_TC_PRIO;
+}
+
+/* What udplb has attached to the device now, if anything. */
+static struct attachment query_attachment(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+	struct attachment at = { UDPLB_MODE_NONE, 0 };
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts to;
+
+	if (!bpf_xdp_query(ifindex, 0, &xq)) {
+		if (xq.attach_mode == XDP_ATTACHED_DRV) {
+			at.mode = UDPLB_MODE_XDP;
+			at.prog_id = xq.drv_prog_id;
+			return at;
+		}
+		if (xq.attach_mode == XDP_ATTACHED_SKB) {
+			at.mode = UDPLB_MODE_XDP_GENERIC;
+			at.prog_id = xq.skb_prog_id;
+			return at;
+		}
+	}
+	tc_hook_opts(ifindex, &hook, &to);
+	if (!bpf_tc_query(&hook, &to)) {
+		at.mode = UDPLB_MODE_TC;
+		at.prog_id = to.prog_id;
+	}
+	return at;
+}
+
+void inst_attachment(int ifindex, enum udplb_mode *mode, __u32 *prog_id)
+{
+	struct attachment at = query_attachment(ifindex);
+
+	*mode = at.mode;
+	*prog_id = at.prog_id;
+}
+
+static bool prog_is_udplb(__u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	bool ours;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strncmp(info.name, "udplb_", 6);
+	close(fd);
+	return ours;
+}
+
+static int detach(int ifindex, const struct attachment *at)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts to;
+
+	if (at->mode == UDPLB_MODE_TC) {
+		tc_hook_opts(ifindex, &hook, &to);
+		return bpf_tc_detach(&hook, &to);
+	}
+	return bpf_xdp_detach(ifindex, xdp_flags(at->mode), NULL);
+}
+
+static int attach(int ifindex, enum udplb_mode mode, int prog_fd, const struct attachment *old)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts to;
+	__u32 flags;
+	int err, old_fd = -1;
+
+	if (mode == UDPLB_MODE_TC) {
+		tc_hook_opts(ifindex, &hook, &to);
+		err = bpf_tc_hook_create(&hook);
+		if (err && err != -EEXIST)
+			return err;
+		to.prog_fd = prog_fd;
+		to.flags = BPF_TC_F_REPLACE;
+		return bpf_tc_attach(&hook, &to);
+	}
+	flags = xdp_flags(mode);
+	if (old->mode == mode && old->prog_id) {
+		old_fd = bpf_prog_get_fd_by_id(old->prog_id);
+		if (old_fd < 0)
+			return -errno;
+		xo.old_prog_fd = old_fd;
+		flags |= XDP_FLAGS_REPLACE;
+	} else {
+		flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
+	}
+	err = bpf_xdp_attach(ifindex, prog_fd, flags, &xo);
+	if (old_fd >= 0)
+		close(old_fd);
+	return err;
+}
+
+static __be32 first_ipv4(const char *dev)
+{
+	struct ifaddrs *ifa, *it;
+	__be32 addr = 0;
+
+	if (getifaddrs(&ifa))
+		return 0;
+	for (it = ifa; it && !addr; it = it->ifa_next) {
+		if (it->ifa_addr && it->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(it->ifa_name, dev))
+			addr = ((struct sockaddr_in *)it->ifa_addr)->sin_addr.s_addr;
+	}
+	freeifaddrs(ifa);
+	return addr;
+}
+
+static int pin_maps(struct udplb *skel, const char *dir)
+{
+	struct bpf_map *map;
+	char path[600];
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int write_config(struct udplb *skel, const struct cli_args *args, const char *dev,
+			int ifindex, enum udplb_mode mode)
+{
+	int fd = bpf_map__fd(skel->maps.config);
+	struct udplb_config cfg = {};
+	__u32 zero = 0;
+	__u64 seed;
+	int err;
+
+	err = bpf_map_lookup_elem(fd, &zero, &cfg) ? -errno : 0;
+	if (err)
+		return err;
+	/* A new instance gets the default seed: every LB node then hashes flows alike. */
+	if (!(cfg.flags & UDPLB_CFG_MODE_MASK) && !cfg.hash_seed)
+		cfg.hash_seed = UDPLB_DEFAULT_SEED;
+	seed = cfg.hash_seed;
+	err = cli_opt_uint(args, "hash-seed", UINT32_MAX, &seed);
+	if (err)
+		return err;
+	cfg.hash_seed = seed;
+	cfg.ifindex = ifindex;
+	cfg.ipip_src = first_ipv4(dev) ?: cfg.ipip_src;
+	cfg.flags = (cfg.flags & ~UDPLB_CFG_MODE_MASK) | mode;
+	return bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+static int print_loaded(const char *dev, enum udplb_mode mode, int prog_fd, const char *dir,
+			bool replaced)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	bpf_obj_get_info_by_fd(prog_fd, &info, &len);
+	out_obj_begin(NULL);
+	out_str("dev", dev);
+	out_str("mode", mode_name(mode));
+	out_u64("prog_id", info.id);
+	out_str("pin_dir", dir);
+	out_str("action", replaced ? "replaced" : "loaded");
+	out_obj_end();
+	out_finish();
+	return EXIT_OK;
+}
+
+static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
+{
+	const char *dev = args->pos[0];
+	struct attachment old;
+	enum udplb_mode mode;
+	struct udplb *skel;
+	int ifindex, prog_fd, err;
+
+	if (parse_mode(cli_opt(args, "mode"), &mode))
+		return cli_usage_err(args->cmd, "--mode must be xdp, xdp-generic or tc, not '%s'",
+				     cli_opt(args, "mode"));
+	ctx->pin_dir = cli_opt(args, "pin-dir");
+	if (cli_check_privileges() || cli_enter_netns(ctx) || cli_ifindex(dev, &ifindex) ||
+	    cli_ensure_bpffs() || cli_pin_dir(ctx, dev))
+		return EXIT_RUNTIME;
+	old = query_attachment(ifindex);
+	if (old.mode != UDPLB_MODE_NONE && !prog_is_udplb(old.prog_id)) {
+		cli_err("%s already has a %s program (id %u) that udplb did not load", dev,
+			mode_name(old.mode), old.prog_id);
+		return EXIT_RUNTIME;
+	}
+	if (old.mode != UDPLB_MODE_NONE && old.mode != mode && !cli_flag(args, "force")) {
+		cli_err("udplb runs on %s in %s mode; changing to %s cannot be atomic (use --force)",
+			dev, mode_name(old.mode), mode_name(mode));
+		return EXIT_RUNTIME;
+	}
+	err = cli_mkdir_p(ctx->pin_dir);
+	if (err) {
+		cli_err("cannot create %s: %s", ctx->pin_dir, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	skel = udplb__open();
+	err = skel ? pin_maps(skel, ctx->pin_dir) : -errno;
+	if (!err)
+		err = udplb__load(skel);
+	if (err) {
+		cli_err("cannot load the BPF program: %s (pinned maps in %s from another udplb version? run 'udplb unload %s' first; UDPLB_DEBUG=1 shows libbpf's log)",
+			strerror(-err), ctx->pin_dir, dev);
+		udplb__destroy(skel);
+		return EXIT_RUNTIME;
+	}
+	prog_fd = bpf_program__fd(mode == UDPLB_MODE_TC ? skel->progs.udplb_tc :
+							  skel->progs.udplb_xdp);
+	err = write_config(skel, args, dev, ifindex, mode);
+	if (!err && old.mode != UDPLB_MODE_NONE && old.mode != mode)
+		err = detach(ifindex, &old);
+	if (!err)
+		err = attach(ifindex, mode, prog_fd, &old);
+	if (err) {
+		cli_err("cannot attach to %s in %s mode: %s", dev, mode_name(mode), strerror(-err));
+		udplb__destroy(skel);
+		return EXIT_RUNTIME;
+	}
+	err = print_loaded(dev, mode, prog_fd, ctx->pin_dir, old.mode == mode);
+	udplb__destroy(skel);
+	return err;
+}
+
+static int remove_pins(const char *dir)
+{
+	char path[600], *slash;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (!err && rmdir(dir))
+		err = -errno;
+	/* The per-namespace directory goes with its last device, the root with the last one. */
+	snprintf(path, sizeof(path), "%s", dir);
+	while (!err && (slash = strrchr(path, '/')) && slash != path) {
+		*slash = '\0';
+		if (strncmp(path, UDPLB_PIN_ROOT, strlen(UDPLB_PIN_ROOT)) || rmdir(path))
+			break;
+	}
+	return err;
+}
+
+static int do_unload(struct cli_ctx *ctx, const struct cli_args *args)
+{
+	const char *dev = args->pos[0];
+	struct attachment at;
+	int ifindex, err;
+
+	ctx->pin_dir = cli_opt(args, "pin-dir");
+	if (cli_check_privileges() || cli_enter_netns(ctx) || cli_ifindex(dev, &ifindex) ||
+	    cli_pin_dir(ctx, dev))
+		return EXIT_RUNTIME;
+	at = query_attachment(ifindex);
+	if (at.mode != UDPLB_MODE_NONE && prog_is_udplb(at.prog_id)) {
+		err = detach(ifindex, &at);
+		if (err) {
+			cli_err("cannot detach from %s: %s", dev, strerror(-err));
+			return EXIT_RUNTIME;
+		}
+	} else if (access(ctx->pin_dir, F_OK)) {
+		cli_err("udplb is not loaded on %s", dev);
+		return EXIT_RUNTIME;
+	}
+	err = access(ctx->pin_dir, F_OK) ? 0 : remove_pins(ctx->pin_dir);
+	if (err) {
+		cli_err("cannot remove the pins in %s: %s", ctx->pin_dir, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+static const struct cli_opt load_opts[] = {
+	{ "mode", 0, CLI_STR, "xdp|xdp-generic|tc", "attach mode (default xdp)" },
+	PIN_DIR_OPT,
+	{ "hash-seed", 0, CLI_UINT, "N",
+	  "flow hash seed (default: kept; a new instance 0x75d91b5)" },
+	{ "force", 0, CLI_FLAG, NULL, "change the mode of a running instance (not atomic)" },
+	{},
+};
+
+static const struct cli_opt unload_opts[] = {
+	PIN_DIR_OPT,
+	{},
+};
+
+const struct cli_cmd prog_cmds[] = {
+	{ NULL, "load", "DEV", 1, 1, load_opts, do_load,
+	  "Load udplb on DEV, or upgrade it in place: the maps (configuration, conntrack, counters)\n"
+	  "are kept and the program is replaced atomically." },
+	{ NULL, "unload", "DEV", 1, 1, unload_opts, do_unload,
+	  "Detach udplb from DEV and remove its pinned maps." },
+	{},
+};

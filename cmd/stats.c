@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* stats: per-CPU counters summed, per VIP, per backend and per pass/drop reason. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "instance.h"
+
+static const char *const reason_names[__UDPLB_R_MAX] = {
+	[UDPLB_R_FORWARDED] = "forwarded",
+	[UDPLB_R_NOT_IP] = "not_ip",
+	[UDPLB_R_NOT_UDP] = "not_udp",
+	[UDPLB_R_NOT_VIP] = "not_vip",
+	[UDPLB_R_TRUNCATED] = "truncated",
+	[UDPLB_R_FRAGMENT] = "fragment",
+	[UDPLB_R_TTL] = "ttl",
+	[UDPLB_R_NO_BACKEND] = "no_backend",
+	[UDPLB_R_NO_ROUTE] = "no_route",
+	[UDPLB_R_KILL_SWITCH] = "kill_switch",
+	[UDPLB_R_ERROR] = "error",
+	[UDPLB_R_CT_HIT] = "ct_hit",
+	[UDPLB_R_CT_NEW] = "ct_new",
+	[UDPLB_R_DROPPED] = "dropped",
+};
+
+struct snapshot {
+	struct udplb_counter vip[UDPLB_MAX_VIPS];
+	struct udplb_counter backend[UDPLB_MAX_BACKENDS];
+	__u64 reason[__UDPLB_R_MAX];
+	double time;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Sum a per-CPU value made of u64 fields. */
+static int read_percpu(int fd, __u32 key, __u64 *sum, size_t nr_u64)
+{
+	int cpus = libbpf_num_possible_cpus(), c;
+	__u64 *vals;
+	size_t i;
+
+	if (cpus < 0)
+		return cpus;
+	vals = calloc((size_t)cpus, nr_u64 * sizeof(__u64));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		free(vals);
+		return -errno;
+	}
+	memset(sum, 0, nr_u64 * sizeof(__u64));
+	for (c = 0; c < cpus; c++) {
+		for (i = 0; i < nr_u64; i++)
+			sum[i] += vals[(size_t)c * nr_u64 + i];
+	}
+	free(vals);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int take_snapshot(const struct instance *inst, const struct lb_state *state,
+			 struct snapshot *s)
+{
+	__u32 i, j;
+	int err = 0;
+
+	s->time = now_s();
+	for (i = 0; !err && i < state->nr_vips; i++) {
+		const struct lb_vip *v = &state->vips[i];
+
+		err = read_percpu(inst->fd[INST_VIP_STATS], v->id, (__u64 *)&s->vip[v->id], 2);
+		for (j = 0; !err && j < v->nr_backends; j++)
+			err = read_percpu(inst->fd[INST_BACKEND_STATS], v->backends[j].id,
+					  (__u64 *)&s->backend[v->backends[j].id], 2);
+	}
+	for (i = 0; !err && i < __UDPLB_R_MAX; i++)
+		err = read_percpu(inst->fd[INST_REASONS], i, &s->reason[i], 1);
+	return err;
+}
+
+static void print_counter(const struct udplb_counter *c, const struct udplb_counter *prev,
+			  double dt)
+{
+	out_u64("packets", c->packets);
+	out_u64("bytes", c->bytes);
+	if (prev) {
+		out_f64("pps", (c->packets - prev->packets) / dt);
+		out_f64("bps", (c->bytes - prev->bytes) * 8 / dt);
+	}
+}
+
+static void print_stats(const struct lb_state *state, const struct snapshot *s,
+			const struct snapshot *prev)
+{
+	double dt = prev ? s->time - prev->time : 0;
+	char addr[INET_ADDRSTRLEN];
+	__u32 i, j;
+
+	out_obj_begin(NULL);
+	out_arr_begin("vips");
+	for (i = 0; i < state->nr_vips; i++) {
+		const struct lb_vip *v = &state->vips[i];
+
+		out_obj_begin(NULL);
+		out_str("vip", fmt_ipv4(v->key.addr, addr));
+		out_u64("port", ntohs(v->key.port));
+		print_counter(&s->vip[v->id], prev ? &prev->vip[v->id] : NULL, dt);
+		out_arr_begin("backends");
+		for (j = 0; j < v->nr_backends; j++) {
+			__u32 id = v->backends[j].id;
+
+			out_obj_begin(NULL);
+			out_str("addr", fmt_ipv4(v->backends[j].addr, addr));
+			out_u64("port", ntohs(v->backends[j].port));
+			print_counter(&s->backend[id], prev ? &prev->backend[id] : NULL, dt);
+			out_obj_end();
+		}
+		out_arr_end();
+		out_obj_end();
+	}
+	out_arr_end();
+	out_obj_begin("reasons");
+	for (i = 0; i < __UDPLB_R_MAX; i++)
+		out_u64(reason_names[i], s->reason[i]);
+	out_obj_end();
+	out_obj_end();
+	out_finish();
+}
+
+static int do_stats(struct cli_ctx *ctx, const struct cli_args *args)
+{
+	struct snapshot *cur = calloc(1, sizeof(*cur)), *prev = calloc(1, sizeof(*prev)), *t;
+	struct lb_state state;
+	struct instance inst;
+	__u64 watch = 0;
+	int ret = EXIT_RUNTIME;
+
+	if (!cur || !prev || cli_opt_uint(args, "watch", 3600, &watch)) {
+		free(cur);
+		free(prev);
+		return cur && prev ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	if (inst_open(ctx, args, &inst))
+		goto out_free;
+	if (inst_read(&inst, &state))
+		goto out_close;
+	if (take_snapshot(&inst, &state, cur)) {
+		cli_err("cannot read the counters: %s", strerror(errno));
+		goto out_state;
+	}
+	if (!watch) {
+		print_stats(&state, cur, NULL);
+		ret = EXIT_OK;
+		goto out_state;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop) {
+		sleep(watch);
+		t = prev, prev = cur, cur = t;
+		if (stop || take_snapshot(&inst, &state, cur))
+			break;
+		print_stats(&state, cur, prev);
+	}
+	ret = EXIT_OK;
+out_state:
+	lb_state_free(&state);
+out_close:
+	inst_close(&inst);
+out_free:
+	free(cur);
+	free(prev);
+	return ret;
+}
+
+static const struct cli_opt stats_opts[] = {
+	{ "watch", 0, CLI_UINT, "SECONDS", "print rates every SECONDS until interrupted" },
+	PIN_DIR_OPT,
+	{},
+};
+
+const struct cli_cmd stats_cmds[] = {
+	{ NULL, "stats", "DEV", 1, 1, stats_opts, do_stats,
+	  "Show packet and byte counters per VIP and backend, and why packets were passed or\n"
+	  "dropped. --watch adds rates (pps, bps) per interval." },
+	{},
+};
