@@ -176,31 +176,32 @@ static int backend_cmp(const void *pa, const void *pb)
 	return backend_ident_cmp(a->addr, a->port, b->addr, b->port);
 }
 
+/* Pointers to the @n elements of @base, sorted by @cmp (one spare slot, so n may be 0). */
+static const void **sorted_ptrs(const void *base, __u32 n, size_t size,
+				int (*cmp)(const void *, const void *))
+{
+	const void **p = malloc((n + 1) * sizeof(*p));
+	__u32 i;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < n; i++)
+		p[i] = (const __u8 *)base + (size_t)i * size;
+	qsort(p, n, sizeof(*p), cmp);
+	return p;
+}
+
 /* VIPs of @s sorted, whatever order the state is in (states may be built by hand). */
 static const struct lb_vip **sorted_vips(const struct lb_state *s)
 {
-	const struct lb_vip **v = malloc((s->nr_vips + 1) * sizeof(*v));
-	__u32 i;
-
-	if (!v)
-		return NULL;
-	for (i = 0; i < s->nr_vips; i++)
-		v[i] = &s->vips[i];
-	qsort(v, s->nr_vips, sizeof(*v), vip_ptr_cmp);
-	return v;
+	return (const struct lb_vip **)sorted_ptrs(s->vips, s->nr_vips, sizeof(*s->vips),
+						   vip_ptr_cmp);
 }
 
 static const struct lb_backend **sorted_backends(const struct lb_vip *vip)
 {
-	const struct lb_backend **b = malloc((vip->nr_backends + 1) * sizeof(*b));
-	__u32 i;
-
-	if (!b)
-		return NULL;
-	for (i = 0; i < vip->nr_backends; i++)
-		b[i] = &vip->backends[i];
-	qsort(b, vip->nr_backends, sizeof(*b), backend_ptr_cmp);
-	return b;
+	return (const struct lb_backend **)sorted_ptrs(vip->backends, vip->nr_backends,
+						       sizeof(*vip->backends), backend_ptr_cmp);
 }
 
 /* ---------------------------------------------------------------------------------------------

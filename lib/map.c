@@ -121,6 +121,20 @@ static int live_side(struct abmap *map, int *side)
 	return 0;
 }
 
+/*
+ * The live side, and for arrays its length (max_entries for other kinds): reads stop there,
+ * since slots past an array's length are not content.
+ */
+static int live_bounds(struct abmap *map, int *side, __u32 *len)
+{
+	int err = live_side(map, side);
+
+	*len = map->max_entries;
+	if (!err && map->kind->is_array)
+		err = map_len(map, *side, len);
+	return err;
+}
+
 int abmap_get(struct abmap *map, const void *key, void *value)
 {
 	__u32 len;
@@ -128,36 +142,27 @@ int abmap_get(struct abmap *map, const void *key, void *value)
 
 	if (!map || !key || !value)
 		return libabmap_err(-EINVAL);
-	err = live_side(map, &side);
+	err = live_bounds(map, &side, &len);
 	if (err)
 		return libabmap_err(err);
-	if (map->kind->is_array) {
-		err = map_len(map, side, &len);
-		if (err)
-			return libabmap_err(err);
-		if (*(const __u32 *)key >= len)
-			return libabmap_err(-ENOENT);
-	}
+	if (map->kind->is_array && *(const __u32 *)key >= len)
+		return libabmap_err(-ENOENT);
 	return libabmap_err(kind_read(&map->sides[side], key, value));
 }
 
 int abmap_next_key(struct abmap *map, const void *key, void *next_key)
 {
-	__u32 len;
+	__u32 len, next;
 	int side, err;
 
 	if (!map || !next_key)
 		return libabmap_err(-EINVAL);
-	err = live_side(map, &side);
+	err = live_bounds(map, &side, &len);
 	if (err)
 		return libabmap_err(err);
 	if (map->kind->is_array) {
-		err = map_len(map, side, &len);
-		if (err)
-			return libabmap_err(err);
-		if (key && *(const __u32 *)key + 1 >= len)
-			return libabmap_err(-ENOENT);
-		if (!key && !len)
+		next = key ? *(const __u32 *)key + 1 : 0;
+		if (next >= len)
 			return libabmap_err(-ENOENT);
 	}
 	return libabmap_err(kind_next_key(&map->sides[side], key, next_key));
@@ -179,12 +184,9 @@ int abmap_hash_get(struct abmap *hash, const void *key, void *value)
 
 int abmap_array_len(struct abmap *array, __u32 *len)
 {
-	int side, err;
+	int side;
 
 	if (!array || !len || !array->kind->is_array)
 		return libabmap_err(-EINVAL);
-	err = live_side(array, &side);
-	if (err)
-		return libabmap_err(err);
-	return libabmap_err(map_len(array, side, len));
+	return libabmap_err(live_bounds(array, &side, len));
 }
