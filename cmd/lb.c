@@ -421,13 +421,18 @@ __u32 lb_state_nr_backends(const struct lb_state *s)
 }
 
 /* Index of @key in the sorted VIPs, or where it would be inserted (*found false). */
-static __u32 vip_pos(const struct lb_state *s, const struct udplb_vip_key *key, bool *found)
+/*
+ * Binary search in a sorted array: where @key is (*found) or would be inserted. @cmp compares
+ * an element with the key.
+ */
+static __u32 sorted_pos(const void *base, __u32 n, size_t size, const void *key,
+			int (*cmp)(const void *elem, const void *key), bool *found)
 {
-	__u32 lo = 0, hi = s->nr_vips;
+	__u32 lo = 0, hi = n;
 
 	while (lo < hi) {
 		__u32 mid = lo + (hi - lo) / 2;
-		int c = vip_key_cmp(&s->vips[mid].key, key);
+		int c = cmp((const __u8 *)base + (size_t)mid * size, key);
 
 		if (!c) {
 			*found = true;
@@ -442,25 +447,29 @@ static __u32 vip_pos(const struct lb_state *s, const struct udplb_vip_key *key, 
 	return lo;
 }
 
+static int vip_elem_cmp(const void *elem, const void *key)
+{
+	return vip_key_cmp(&((const struct lb_vip *)elem)->key, key);
+}
+
+static __u32 vip_pos(const struct lb_state *s, const struct udplb_vip_key *key, bool *found)
+{
+	return sorted_pos(s->vips, s->nr_vips, sizeof(*s->vips), key, vip_elem_cmp, found);
+}
+
+static int backend_elem_cmp(const void *elem, const void *key)
+{
+	const struct lb_backend *b = elem, *k = key;
+
+	return backend_ident_cmp(b->addr, b->port, k->addr, k->port);
+}
+
 static __u32 backend_pos(const struct lb_vip *v, __be32 addr, __be16 port, bool *found)
 {
-	__u32 lo = 0, hi = v->nr_backends;
+	struct lb_backend key = { .addr = addr, .port = port };
 
-	while (lo < hi) {
-		__u32 mid = lo + (hi - lo) / 2;
-		int c = backend_ident_cmp(v->backends[mid].addr, v->backends[mid].port, addr, port);
-
-		if (!c) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return sorted_pos(v->backends, v->nr_backends, sizeof(*v->backends), &key, backend_elem_cmp,
+			  found);
 }
 
 struct lb_vip *lb_vip_find(const struct lb_state *s, const struct udplb_vip_key *key)

@@ -299,15 +299,9 @@ static struct abmap *fake_new(struct abmap_group *g, const char *kind_name, enum
 
 	if (!is_fake(g) || !kind_name || !key_size || !value_size || !max_entries)
 		return libabmap_err_ptr(-EINVAL);
-	if (g->in_session) {
-		pr_warn("cannot attach a structure while a write is in progress\n");
-		return libabmap_err_ptr(-EBUSY);
-	}
-	kind = kind_get(kind_name);
-	if (!kind) {
-		pr_warn("unknown structure kind '%s'\n", kind_name);
-		return libabmap_err_ptr(-ENOENT);
-	}
+	kind = map_attach_kind(g, kind_name);
+	if (!kind)
+		return NULL;
 	info.id = fg(g)->next_id + 1;
 	err = kind->ops.validate(&info);
 	if (err) {

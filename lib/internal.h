@@ -226,6 +226,7 @@ struct abmap *map_attach(struct abmap_group *g, struct kind *kind, int fd_a, int
 			 const struct abmap_opts *opts);
 struct abmap *map_alloc(struct abmap_group *g, struct kind *kind, __u32 key_size, __u32 value_size,
 			__u32 max_entries);
+struct kind *map_attach_kind(struct abmap_group *g, const char *kind_name);
 void map_link(struct abmap *map);
 void map_destroy(struct abmap *map);
 

@@ -673,15 +673,9 @@ struct abmap *abmap_new(struct abmap_group *g, const char *kind_name, int fd_a, 
 		pr_warn("fake groups take structures from abmap_fake_array_new()/abmap_fake_hash_new()\n");
 		return libabmap_err_ptr(-EOPNOTSUPP);
 	}
-	if (g->in_session) {
-		pr_warn("cannot attach a structure while a write is in progress\n");
-		return libabmap_err_ptr(-EBUSY);
-	}
-	kind = kind_get(kind_name);
-	if (!kind) {
-		pr_warn("unknown structure kind '%s'\n", kind_name);
-		return libabmap_err_ptr(-ENOENT);
-	}
+	kind = map_attach_kind(g, kind_name);
+	if (!kind)
+		return NULL;
 	map = attach(g, kind, fd_a, fd_b, opts);
 	if (!map)
 		kind_put(kind);

@@ -49,6 +49,23 @@ struct abmap *map_alloc(struct abmap_group *g, struct kind *kind, __u32 key_size
 	return map;
 }
 
+/* The kind of a structure about to be attached to @g (a reference), or NULL with errno. */
+struct kind *map_attach_kind(struct abmap_group *g, const char *kind_name)
+{
+	struct kind *kind;
+
+	if (g->in_session) {
+		pr_warn("cannot attach a structure while a write is in progress\n");
+		return libabmap_err_ptr(-EBUSY);
+	}
+	kind = kind_get(kind_name);
+	if (!kind) {
+		pr_warn("unknown structure kind '%s'\n", kind_name);
+		return libabmap_err_ptr(-ENOENT);
+	}
+	return kind;
+}
+
 /* Link a fully set-up structure into its group. */
 void map_link(struct abmap *map)
 {

@@ -261,6 +261,23 @@ int map_catch_up(struct abmap *map, int passive)
 	return 0;
 }
 
+/*
+ * After writing a whole content: the sides now differ exactly at @changed; after a failure,
+ * anywhere. Takes over @changed.
+ */
+static int adopt_changes(struct abmap *map, struct keyset *changed, int err)
+{
+	map->diff_len |= map->kind->is_array;
+	if (err) {
+		keyset_free(changed);
+		keyset_set_all(&map->diff);
+		return err;
+	}
+	keyset_free(&map->diff);
+	map->diff = *changed;
+	return 0;
+}
+
 /* Highest slot + 1 that may be non-zero on the passive side of an array. */
 static int array_dirty_limit(struct abmap *map, int passive, __u32 *limit)
 {
@@ -454,15 +471,7 @@ int map_write_array(struct abmap *map, int passive, const void *values, __u32 n)
 	}
 out:
 	keyset_free(&todo);
-	map->diff_len = true;
-	if (err) {
-		keyset_free(&changed);
-		keyset_set_all(&map->diff);
-		return err;
-	}
-	keyset_free(&map->diff);
-	map->diff = changed;
-	return 0;
+	return adopt_changes(map, &changed, err);
 }
 
 static int keyset_of(struct keyset *set, const void *keys, __u32 n)
@@ -576,14 +585,7 @@ int map_write_hash(struct abmap *map, int passive, const void *keys, const void 
 	}
 	keyset_free(&wanted);
 	keyset_free(&todo);
-	if (err) {
-		keyset_free(&changed);
-		keyset_set_all(&map->diff);
-		return err;
-	}
-	keyset_free(&map->diff);
-	map->diff = changed;
-	return 0;
+	return adopt_changes(map, &changed, err);
 }
 
 int map_write_one(struct abmap *map, int passive, const void *key, const void *value)
