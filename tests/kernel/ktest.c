@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,13 +444,18 @@ __u64 ktest_group_gen(struct abmap_group *group)
 	return gen;
 }
 
+static void lookup_key(int fd, __u32 key, void *value)
+{
+	if (bpf_map_lookup_elem(fd, &key, value))
+		fail_msg("%s: lookup of key %u in map fd %d: %s", cur_test, key, fd,
+			 strerror(errno));
+}
+
 __u32 ktest_u32(int fd, __u32 key)
 {
 	__u32 value = 0;
 
-	if (bpf_map_lookup_elem(fd, &key, &value))
-		fail_msg("%s: lookup of key %u in map fd %d: %s", cur_test, key, fd,
-			 strerror(errno));
+	lookup_key(fd, key, &value);
 	return value;
 }
 
@@ -457,9 +463,7 @@ __u64 ktest_u64(int fd, __u32 key)
 {
 	__u64 value = 0;
 
-	if (bpf_map_lookup_elem(fd, &key, &value))
-		fail_msg("%s: lookup of key %u in map fd %d: %s", cur_test, key, fd,
-			 strerror(errno));
+	lookup_key(fd, key, &value);
 	return value;
 }
 
@@ -615,4 +619,42 @@ __u64 ktest_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static void restore_affinity(void *arg)
+{
+	if (sched_setaffinity(0, sizeof(cpu_set_t), arg))
+		fprintf(stderr, "ktest: cannot restore the CPU affinity: %s\n", strerror(errno));
+	free(arg);
+}
+
+void ktest_pin_cpu(void)
+{
+	cpu_set_t *old = malloc(sizeof(*old)), one;
+	int cpu = sched_getcpu();
+
+	assert_non_null(old);
+	if (cpu < 0 || sched_getaffinity(0, sizeof(*old), old)) {
+		free(old);
+		return;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one)) {
+		free(old);
+		return;
+	}
+	ktest_defer(restore_affinity, old);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void ktest_sort_u32(__u32 *values, size_t n)
+{
+	qsort(values, n, sizeof(*values), cmp_u32);
 }

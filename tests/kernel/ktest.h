@@ -111,4 +111,9 @@ const char *ktest_log_last(void);
 /* CLOCK_MONOTONIC in ns. */
 __u64 ktest_now_ns(void);
 
+/* Keep this thread on the CPU it runs on (timings) until teardown; does nothing if it cannot. */
+void ktest_pin_cpu(void);
+/* Sort @n values in ascending order (medians of timings). */
+void ktest_sort_u32(__u32 *values, size_t n);
+
 #endif /* __KTEST_H */

@@ -8,16 +8,16 @@
  * helper call: 26 ns instead of 10 ns per packet (DESIGN.md section 3).
  *
  * The test loads abmap_inline.bpf.c, reads back each program's translated ("xlated") code and
- * decodes it: a helper call (BPF_JMP | BPF_CALL, src_reg 0) whose target resolves through
- * /proc/kallsyms to *map_lookup_elem is a lookup that was not inlined; the sequence emitted by
- * array_map_gen_lookup() is one that was, and the ld_imm64 that loads r1 before it names the map.
+ * decodes it with xlated.c: a helper call (BPF_JMP | BPF_CALL, src_reg 0) whose target resolves
+ * through /proc/kallsyms to *map_lookup_elem is a lookup that was not inlined; the sequence
+ * emitted by array_map_gen_lookup() is one that was, and the ld_imm64 that loads r1 before it
+ * names the map.
  * A naive program is the negative control: it must show the helper call, or the test cannot fail.
  *
  * The last test prints (does not assert) the per-packet cost of each program measured with
  * BPF_PROG_TEST_RUN on a 64-byte UDP packet.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +31,7 @@
 #include <linux/udp.h>
 
 #include "ktest.h"
+#include "xlated.h"
 #include "abmap_inline.skel.h"
 
 #define VIP_ENTRIES 64
@@ -45,7 +46,6 @@
 #define TAG_B 0xb0000ULL
 #define PLAIN_BASE 0x5000
 
-#define MAX_INLINED 128
 #define COST_REPEAT 1000000
 #define COST_ROUNDS 3
 
@@ -64,21 +64,6 @@ struct backend {
 	__u8 mac[6];
 	__u16 port;
 	__u64 tag;
-};
-
-/* What the decoder found in one program's xlated code. */
-struct xlated_stats {
-	__u32 prog_id;
-	__u32 insns;
-	/* Helper calls (src_reg 0), of any helper. */
-	unsigned int helper_calls;
-	/* Helper calls to *map_lookup_elem, or to an address kallsyms cannot name. */
-	unsigned int lookup_calls;
-	/* Calls to subprograms (bpf-to-bpf) and kfuncs: not helpers, reported only. */
-	unsigned int other_calls;
-	/* Inlined ARRAY lookups and the map id each one uses (0: not found). */
-	unsigned int inlined;
-	__u32 inlined_map[MAX_INLINED];
 };
 
 /* Map ids of the loaded object, to name the maps the inlined lookups read. */
@@ -130,265 +115,66 @@ static __u32 map_id(const struct bpf_map *map)
 }
 
 /* -------------------------------------------------------------------------------------------
- * Kernel symbols: xlated helper calls hold (function - __bpf_call_base) in imm, like bpftool.
+ * Decoder (xlated.c), with this test's report of each program
  */
 
-/* Address of @name, or 0 (not found or hidden by kptr_restrict). */
-static unsigned long long ksym_addr(const char *name)
+/* Said once, at the first call: without __bpf_call_base no helper call can be named. */
+static void note_call_base(void)
 {
-	unsigned long long addr, found = 0;
-	char sym[256], type;
-	FILE *f;
-
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return 0;
-	while (fscanf(f, "%llx %c %255s%*[^\n]", &addr, &type, sym) == 3) {
-		if (!strcmp(sym, name)) {
-			found = addr;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* Name of the text symbol at exactly @addr: false if none. */
-static bool ksym_name(unsigned long long want, char *name, size_t size)
-{
-	unsigned long long addr;
-	char sym[256], type;
-	bool found = false;
-	FILE *f;
-
-	if (!want)
-		return false;
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return false;
-	while (fscanf(f, "%llx %c %255s%*[^\n]", &addr, &type, sym) == 3) {
-		if (addr == want && (type == 'T' || type == 't')) {
-			snprintf(name, size, "%s", sym);
-			found = true;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-static unsigned long long call_base(void)
-{
-	static unsigned long long base;
 	static bool done;
 
-	if (!done) {
-		base = ksym_addr("__bpf_call_base");
-		done = true;
-		if (!base)
-			printf("  note: __bpf_call_base not in /proc/kallsyms: every helper call counts "
-			       "as a lookup call\n");
-	}
-	return base;
-}
-
-/* -------------------------------------------------------------------------------------------
- * Decoder
- */
-
-static struct bpf_insn *xlated_insns(int prog_fd, __u32 *nr, __u32 *prog_id)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info), size;
-	struct bpf_insn *insns;
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
-		fail_msg("%s: bpf_obj_get_info_by_fd(prog %d): %s", ktest_name(), prog_fd,
-			 strerror(errno));
-	size = info.xlated_prog_len;
-	if (!size || size % sizeof(*insns))
-		fail_msg("%s: program %u: xlated_prog_len %u (not root, or kernel.kptr_restrict "
-			 "hides the code?)",
-			 ktest_name(), info.id, size);
-	insns = calloc(1, size);
-	assert_non_null(insns);
-	ktest_defer(free, insns);
-
-	*prog_id = info.id;
-	memset(&info, 0, sizeof(info));
-	info.xlated_prog_len = size;
-	info.xlated_prog_insns = (__u64)(unsigned long)insns;
-	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
-		fail_msg("%s: bpf_obj_get_info_by_fd(prog %d, xlated): %s", ktest_name(), prog_fd,
-			 strerror(errno));
-	if (info.xlated_prog_len != size)
-		fail_msg("%s: program %u: xlated code changed size (%u -> %u)", ktest_name(),
-			 *prog_id, size, info.xlated_prog_len);
-	*nr = size / sizeof(*insns);
-	return insns;
-}
-
-static bool is_ld_imm64(const struct bpf_insn *insn)
-{
-	return insn->code == (BPF_LD | BPF_IMM | BPF_DW);
-}
-
-/* Does @insn write register @reg? (Calls clobber r0-r5.) */
-static bool writes_reg(const struct bpf_insn *insn, int reg)
-{
-	switch (BPF_CLASS(insn->code)) {
-	case BPF_LD:
-		/* Legacy packet loads (BPF_ABS/BPF_IND) clobber r0-r5 like calls. */
-		if (BPF_MODE(insn->code) != BPF_IMM)
-			return reg <= BPF_REG_5;
-		return insn->dst_reg == reg;
-	case BPF_ALU:
-	case BPF_ALU64:
-	case BPF_LDX:
-		return insn->dst_reg == reg;
-	case BPF_JMP:
-	case BPF_JMP32:
-		return BPF_OP(insn->code) == BPF_CALL && reg <= BPF_REG_5;
-	default:
-		return false;
-	}
+	if (!done && !xlated_call_base())
+		printf("  note: __bpf_call_base not in /proc/kallsyms: every helper call counts "
+		       "as a lookup call\n");
+	done = true;
 }
 
 /*
- * Does array_map_gen_lookup()'s sequence start at @i? With r1 = map, r2 = key:
- *
- *	r1 += offsetof(struct bpf_array, value)
- *	r0 = *(u32 *)(r2 + 0)
- *	if r0 >= max_entries goto pc+3		(pc+4 with the Spectre v1 mask below)
- *	[w0 &= index_mask]
- *	r0 <<= ilog2(elem_size)  or  r0 *= elem_size
- *	r0 += r1
- *	goto pc+1
- *	r0 = 0
- *
- * Returns its length, 0 if it does not match.
+ * Decode @prog into @xp and print what it holds. Returns its helper calls to *map_lookup_elem,
+ * or to an address kallsyms cannot name (the test errs on failing).
  */
-static __u32 inlined_array_lookup(const struct bpf_insn *in, __u32 i, __u32 nr)
+static unsigned int decode(const struct bpf_program *prog, struct xlated_prog *xp)
 {
-	__u32 n = i;
+	unsigned int i, lookup_calls = 0;
 
-	if (n + 7 > nr)
-		return 0;
-	if (in[n].code != (BPF_ALU64 | BPF_ADD | BPF_K) || in[n].dst_reg != BPF_REG_1)
-		return 0;
-	n++;
-	if (in[n].code != (BPF_LDX | BPF_MEM | BPF_W) || in[n].dst_reg != BPF_REG_0 ||
-	    in[n].src_reg != BPF_REG_2 || in[n].off != 0)
-		return 0;
-	n++;
-	if (in[n].code != (BPF_JMP | BPF_JGE | BPF_K) || in[n].dst_reg != BPF_REG_0 ||
-	    (in[n].off != 3 && in[n].off != 4))
-		return 0;
-	if (in[n++].off == 4) {
-		if (in[n].code != (BPF_ALU | BPF_AND | BPF_K) || in[n].dst_reg != BPF_REG_0)
-			return 0;
-		n++;
-	}
-	if (n + 4 > nr)
-		return 0;
-	if ((in[n].code != (BPF_ALU64 | BPF_LSH | BPF_K) &&
-	     in[n].code != (BPF_ALU64 | BPF_MUL | BPF_K)) ||
-	    in[n].dst_reg != BPF_REG_0)
-		return 0;
-	n++;
-	if (in[n].code != (BPF_ALU64 | BPF_ADD | BPF_X) || in[n].dst_reg != BPF_REG_0 ||
-	    in[n].src_reg != BPF_REG_1)
-		return 0;
-	n++;
-	if (in[n].code != (BPF_JMP | BPF_JA) || in[n].off != 1)
-		return 0;
-	n++;
-	if (in[n].code != (BPF_ALU64 | BPF_MOV | BPF_K) || in[n].dst_reg != BPF_REG_0 ||
-	    in[n].imm != 0)
-		return 0;
-	return n + 1 - i;
-}
+	xlated_scan(prog, xp);
+	printf("  %-13s prog id %-5u %3u insns:", bpf_program__name(prog), xp->prog_id, xp->insns);
+	for (i = 0; i < xp->nr_items; i++) {
+		const struct xlated_item *it = &xp->items[i];
 
-/*
- * Map id loaded into r1 before insn @i: the nearest earlier instruction writing r1 must be a
- * ld_imm64 of a map (the dump gives src_reg BPF_PSEUDO_MAP_FD and imm = map id). 0 otherwise.
- */
-static __u32 r1_map_id(const struct bpf_insn *in, __u32 i)
-{
-	while (i-- > 0) {
-		/* The second half of a ld_imm64 is not an instruction of its own. */
-		if (i > 0 && is_ld_imm64(&in[i - 1]))
-			continue;
-		if (!writes_reg(&in[i], BPF_REG_1))
-			continue;
-		if (is_ld_imm64(&in[i]) && in[i].src_reg == BPF_PSEUDO_MAP_FD)
-			return (__u32)in[i].imm;
-		return 0;
-	}
-	return 0;
-}
-
-static void decode(const struct bpf_program *prog, struct xlated_stats *st)
-{
-	char name[256];
-	struct bpf_insn *in;
-	__u32 i, nr, len;
-
-	memset(st, 0, sizeof(*st));
-	in = xlated_insns(bpf_program__fd(prog), &nr, &st->prog_id);
-	st->insns = nr;
-
-	printf("  %-13s prog id %-5u %3u insns:", bpf_program__name(prog), st->prog_id, nr);
-	for (i = 0; i < nr; i++) {
-		const struct bpf_insn *insn = &in[i];
-
-		if (is_ld_imm64(insn)) {
-			i++;
-			continue;
-		}
-		if (insn->code == (BPF_JMP | BPF_CALL)) {
-			unsigned long long base = call_base();
-
-			if (insn->src_reg != 0) {
-				st->other_calls++;
-				continue;
+		switch (it->kind) {
+		case XLATED_HELPER:
+			note_call_base();
+			if (!it->sym[0]) {
+				printf(" [%u: call helper#%d (unresolved)]", it->insn, it->imm);
+				lookup_calls++;
+				break;
 			}
-			st->helper_calls++;
-			/* A call kallsyms cannot name counts as a lookup: the test errs on failing. */
-			if (!base || !ksym_name(base + (long long)insn->imm, name, sizeof(name))) {
-				snprintf(name, sizeof(name), "helper#%d (unresolved)", insn->imm);
-				st->lookup_calls++;
-			} else if (strstr(name, "map_lookup_elem")) {
-				st->lookup_calls++;
-			}
-			printf(" [%u: call %s]", i, name);
-			continue;
-		}
-		len = inlined_array_lookup(in, i, nr);
-		if (len) {
-			__u32 id = r1_map_id(in, i);
-
-			if (st->inlined < MAX_INLINED)
-				st->inlined_map[st->inlined] = id;
-			st->inlined++;
-			printf(" [%u: inlined %s]", i, id ? map_name(id) : "(map unknown)");
-			i += len - 1;
+			if (strstr(it->sym, "map_lookup_elem"))
+				lookup_calls++;
+			printf(" [%u: call %s]", it->insn, it->sym);
+			break;
+		case XLATED_OTHER_CALL:
+			note_call_base();
+			break;
+		case XLATED_ARRAY:
+			printf(" [%u: inlined %s]", it->insn,
+			       it->map_id ? map_name(it->map_id) : "(map unknown)");
+			break;
+		default: /* no PERCPU_ARRAY in abmap_inline.bpf.c */
+			break;
 		}
 	}
 	printf("\n  %-13s inlined array lookups %u, helper calls %u (map_lookup_elem %u), "
 	       "bpf-to-bpf/kfunc calls %u\n",
-	       "", st->inlined, st->helper_calls, st->lookup_calls, st->other_calls);
+	       "", xp->count[XLATED_ARRAY], xp->count[XLATED_HELPER], lookup_calls,
+	       xp->count[XLATED_OTHER_CALL]);
+	return lookup_calls;
 }
 
-static unsigned int inlined_on(const struct xlated_stats *st, __u32 id)
+static unsigned int inlined_on(const struct xlated_prog *xp, __u32 id)
 {
-	unsigned int i, n = 0;
-
-	for (i = 0; i < st->inlined && i < MAX_INLINED; i++)
-		n += st->inlined_map[i] == id;
-	return n;
+	return xlated_count_map(xp, XLATED_ARRAY, id);
 }
 
 /*
@@ -398,22 +184,22 @@ static unsigned int inlined_on(const struct xlated_stats *st, __u32 id)
 static unsigned int check_all_inlined(const struct bpf_program *prog, const struct bpf_map **maps,
 				      unsigned int nr_maps)
 {
-	unsigned int i, problems = 0;
-	struct xlated_stats st;
+	unsigned int i, problems = 0, lookup_calls;
+	struct xlated_prog xp;
 
-	decode(prog, &st);
-	if (st.lookup_calls) {
+	lookup_calls = decode(prog, &xp);
+	if (lookup_calls) {
 		printf("  FAIL: %s (prog id %u) makes %u real bpf_map_lookup_elem call(s): an A/B "
 		       "lookup through abmap_bpf.h was not inlined\n",
-		       bpf_program__name(prog), st.prog_id, st.lookup_calls);
+		       bpf_program__name(prog), xp.prog_id, lookup_calls);
 		problems++;
 	}
 	for (i = 0; i < nr_maps; i++) {
 		__u32 id = map_id(maps[i]);
 
-		if (!inlined_on(&st, id)) {
+		if (!inlined_on(&xp, id)) {
 			printf("  FAIL: %s (prog id %u): no inlined lookup of map %s (id %u)\n",
-			       bpf_program__name(prog), st.prog_id, bpf_map__name(maps[i]), id);
+			       bpf_program__name(prog), xp.prog_id, bpf_map__name(maps[i]), id);
 			problems++;
 		}
 	}
@@ -475,7 +261,8 @@ static void test_abmap_lookups_inlined(void **state)
 static void test_naive_lookup_not_inlined(void **state)
 {
 	__u32 id_a, id_b, id_ptr;
-	struct xlated_stats st;
+	unsigned int lookup_calls;
+	struct xlated_prog xp;
 	struct abmap_inline *s;
 	(void)state;
 
@@ -485,27 +272,27 @@ static void test_naive_lookup_not_inlined(void **state)
 	id_b = map_id(s->maps.naive_b);
 	id_ptr = map_id(s->maps.ptr);
 
-	decode(s->progs.naive_xdp, &st);
-	if (st.lookup_calls < 1)
+	lookup_calls = decode(s->progs.naive_xdp, &xp);
+	if (lookup_calls < 1)
 		fail_msg(
 			"%s: naive_xdp (prog id %u): no bpf_map_lookup_elem helper call found: the "
 			"negative control does not work, so the inlining test could not fail",
-			ktest_name(), st.prog_id);
-	if (inlined_on(&st, id_a) || inlined_on(&st, id_b))
+			ktest_name(), xp.prog_id);
+	if (inlined_on(&xp, id_a) || inlined_on(&xp, id_b))
 		fail_msg("%s: naive_xdp: the verifier inlined a lookup of naive_a/naive_b: the "
 			 "negative control does not work",
 			 ktest_name());
 	/* The decoder does recognise the inlined pointer lookup in the same program. */
-	if (inlined_on(&st, id_ptr) != 1)
+	if (inlined_on(&xp, id_ptr) != 1)
 		fail_msg("%s: naive_xdp: expected 1 inlined lookup of the pointer map, found %u",
-			 ktest_name(), inlined_on(&st, id_ptr));
+			 ktest_name(), inlined_on(&xp, id_ptr));
 
 	/* DESIGN.md's `if (side) lookup(B) else lookup(A)`: reported, it depends on clang. */
-	decode(s->progs.naive_if_xdp, &st);
+	lookup_calls = decode(s->progs.naive_if_xdp, &xp);
 	printf("  naive_if_xdp: clang %s the two lookups (%u helper lookup call(s), "
 	       "%u inlined lookup(s) of naive_a/naive_b)\n",
-	       st.lookup_calls ? "merged" : "did not merge", st.lookup_calls,
-	       inlined_on(&st, id_a) + inlined_on(&st, id_b));
+	       lookup_calls ? "merged" : "did not merge", lookup_calls,
+	       inlined_on(&xp, id_a) + inlined_on(&xp, id_b));
 }
 
 /* -------------------------------------------------------------------------------------------
@@ -663,40 +450,6 @@ static void test_programs_read_live_side(void **state)
  * Cost (printed, not asserted: timing depends on the machine and its load)
  */
 
-static void restore_affinity(void *arg)
-{
-	if (sched_setaffinity(0, sizeof(cpu_set_t), arg))
-		fprintf(stderr, "ktest: cannot restore the CPU affinity: %s\n", strerror(errno));
-	free(arg);
-}
-
-/* Run the timing on one CPU: test_run's cpu option is ignored for XDP and refused for skb. */
-static void pin_cpu(void)
-{
-	cpu_set_t *old = malloc(sizeof(*old)), one;
-	int cpu = sched_getcpu();
-
-	assert_non_null(old);
-	if (cpu < 0 || sched_getaffinity(0, sizeof(*old), old)) {
-		free(old);
-		return;
-	}
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), &one)) {
-		free(old);
-		return;
-	}
-	ktest_defer(restore_affinity, old);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void cost(const struct bpf_program *prog, __u32 want_retval, const char *what)
 {
 	__u32 ns[COST_ROUNDS];
@@ -705,7 +458,7 @@ static void cost(const struct bpf_program *prog, __u32 want_retval, const char *
 	run(prog, 1000, want_retval); /* warm up */
 	for (i = 0; i < COST_ROUNDS; i++)
 		ns[i] = run(prog, COST_REPEAT, want_retval);
-	qsort(ns, COST_ROUNDS, sizeof(ns[0]), cmp_u32);
+	ktest_sort_u32(ns, COST_ROUNDS);
 	printf("  %-13s %4u ns/pkt (min %u, max %u of %d x %d runs)  %s\n", bpf_program__name(prog),
 	       ns[COST_ROUNDS / 2], ns[0], ns[COST_ROUNDS - 1], COST_ROUNDS, COST_REPEAT, what);
 }
@@ -719,7 +472,8 @@ static void test_cost_per_packet(void **state)
 	ktest_begin();
 	s = skel_load();
 	fill(s);
-	pin_cpu();
+	/* Time on one CPU: test_run's cpu option is ignored for XDP and refused for skb. */
+	ktest_pin_cpu();
 	printf("  BPF_PROG_TEST_RUN, 64-byte UDP packet, kernel-reported median ns/pkt:\n");
 	cost(s->progs.pass_xdp, XDP_PASS, "XDP_PASS only");
 	cost(s->progs.single_xdp, XDP_PASS, "one lookup, one plain ARRAY");

@@ -257,6 +257,18 @@ static void add_be(struct lb_state *s, __be32 vip, const struct lb_backend *b)
 		fail_msg("lb_backend_add: %s", err.msg);
 }
 
+/* Active backends 10.1.0.@first..@last of VIP_ADDR, weight 1, MAC 02:aa:00:00:00:<i>. */
+static void add_backends(struct lb_state *s, __u32 first, __u32 last)
+{
+	struct lb_backend b;
+	__u32 i;
+
+	for (i = first; i <= last; i++) {
+		b = backend(IP(10, 1, 0, i), 1, UDPLB_BACKEND_ACTIVE, 0xaa, (__u8)i);
+		add_be(s, VIP_ADDR, &b);
+	}
+}
+
 static void set_be(struct lb_state *s, const struct lb_backend *b)
 {
 	struct udplb_vip_key k = { .addr = VIP_ADDR, .port = htons(VIP_PORT) };
@@ -428,10 +440,7 @@ static void test_conntrack(void **state)
 	load_udplb(&t);
 	lb_state_init(&s);
 	add_vip(&s, VIP_ADDR, UDPLB_FWD_DSR, 0);
-	for (i = 1; i <= 6; i++) {
-		b = backend(IP(10, 1, 0, i), 1, UDPLB_BACKEND_ACTIVE, 0xaa, (__u8)i);
-		add_be(&s, VIP_ADDR, &b);
-	}
+	add_backends(&s, 1, 6);
 	lbt_commit(&t, &s);
 
 	/* New flows: each goes where the control plane's tables say. */
@@ -450,10 +459,7 @@ static void test_conntrack(void **state)
 	add_vip(&s, IP(10, 0, 0, 9), UDPLB_FWD_DSR, 0);
 	b = backend(IP(10, 1, 9, 1), 1, UDPLB_BACKEND_ACTIVE, 0xaa, 99);
 	add_be(&s, IP(10, 0, 0, 9), &b);
-	for (i = 7; i <= 8; i++) {
-		b = backend(IP(10, 1, 0, i), 1, UDPLB_BACKEND_ACTIVE, 0xaa, (__u8)i);
-		add_be(&s, VIP_ADDR, &b);
-	}
+	add_backends(&s, 7, 8);
 	lbt_commit(&t, &s);
 	hits0 = reason(&t, UDPLB_R_CT_HIT);
 	for (i = 0; i < NR_FLOWS; i++) {
@@ -502,10 +508,7 @@ static void test_conntrack(void **state)
 	 */
 	id4 = live_id(&t, IP(10, 1, 0, 4));
 	del_be(&s, IP(10, 1, 0, 4));
-	for (i = 9; i <= 10; i++) {
-		b = backend(IP(10, 1, 0, i), 1, UDPLB_BACKEND_ACTIVE, 0xaa, (__u8)i);
-		add_be(&s, VIP_ADDR, &b);
-	}
+	add_backends(&s, 9, 10);
 	lbt_commit(&t, &s);
 	assert_true(live_id(&t, IP(10, 1, 0, 9)) == id4 || live_id(&t, IP(10, 1, 0, 10)) == id4);
 	moved = 0;
@@ -550,10 +553,7 @@ static void test_draining(void **state)
 	load_udplb(&t);
 	lb_state_init(&s);
 	add_vip(&s, VIP_ADDR, UDPLB_FWD_DSR, 0);
-	for (i = 1; i <= 4; i++) {
-		b = backend(IP(10, 1, 0, i), 1, UDPLB_BACKEND_ACTIVE, 0xaa, (__u8)i);
-		add_be(&s, VIP_ADDR, &b);
-	}
+	add_backends(&s, 1, 4);
 	lbt_commit(&t, &s);
 	for (i = 0; i < NR_FLOWS; i++) {
 		be_of[i] = send_flow(&t, 0, i, &o);

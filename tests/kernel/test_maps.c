@@ -1012,6 +1012,20 @@ static void skel_destroy(void *arg)
 	BSS_PTR(__destroy)(arg);
 }
 
+/* The bss_ptr skeleton (destroyed at teardown), the fds of its .bss and of its A/B array. */
+static struct BSS_PTR() * bss_ptr_load(int *bss_fd, int *a, int *b)
+{
+	struct BSS_PTR() *skel = BSS_PTR(__open_and_load)();
+
+	if (!skel)
+		fail_msg("%s: opening the bss_ptr skeleton: %s", ktest_name(), strerror(errno));
+	ktest_defer(skel_destroy, skel);
+	*bss_fd = bpf_map__fd(skel->maps.bss);
+	*a = bpf_map__fd(skel->maps.cfg_a);
+	*b = bpf_map__fd(skel->maps.cfg_b);
+	return skel;
+}
+
 static __u32 run_xdp(int prog_fd)
 {
 	char pkt[64];
@@ -1038,13 +1052,7 @@ static void test_compat_bss(void **state)
 
 	(void)state;
 	ktest_begin();
-	skel = BSS_PTR(__open_and_load)();
-	if (!skel)
-		fail_msg("%s: opening the bss_ptr skeleton: %s", ktest_name(), strerror(errno));
-	ktest_defer(skel_destroy, skel);
-	bss_fd = bpf_map__fd(skel->maps.bss);
-	a = bpf_map__fd(skel->maps.cfg_a);
-	b = bpf_map__fd(skel->maps.cfg_b);
+	skel = bss_ptr_load(&bss_fd, &a, &b);
 	prog = bpf_program__fd(skel->progs.bss_ptr_read);
 	off = offsetof(struct BSS_PTR(__bss), active_side);
 	bss_size = sizeof(*skel->bss);
@@ -1116,13 +1124,7 @@ static void test_compat_sizes(void **state)
 
 	(void)state;
 	ktest_begin();
-	skel = BSS_PTR(__open_and_load)();
-	if (!skel)
-		fail_msg("%s: opening the bss_ptr skeleton: %s", ktest_name(), strerror(errno));
-	ktest_defer(skel_destroy, skel);
-	bss_fd = bpf_map__fd(skel->maps.bss);
-	a = bpf_map__fd(skel->maps.cfg_a);
-	b = bpf_map__fd(skel->maps.cfg_b);
+	skel = bss_ptr_load(&bss_fd, &a, &b);
 	bss_size = sizeof(*skel->bss);
 	assert_true(bss_size <= sizeof(before));
 	ktest_group_opts(&go, 0, false);

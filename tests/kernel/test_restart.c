@@ -321,27 +321,51 @@ static void child_cleanup(void *arg)
 	}
 }
 
+/*
+ * Fork a child holding the other ends of the ready and go pipes, killed and closed at teardown.
+ * Returns true in the child (fatal signals back to their defaults, killed with the parent), false
+ * in the parent.
+ */
+static bool child_fork(struct child *c)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	unsigned int i;
+
+	memset(c, -1, sizeof(*c));
+	c->pid = 0;
+	assert_int_equal(pipe(c->ready), 0);
+	assert_int_equal(pipe(c->go), 0);
+	ktest_defer(child_cleanup, c);
+	fflush(NULL);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		/* cmocka's handlers would run the parent's remaining tests here. */
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(c->ready[0]);
+		close(c->go[1]);
+		return true;
+	}
+	close(c->ready[1]);
+	close(c->go[0]);
+	c->ready[1] = c->go[0] = -1;
+	return false;
+}
+
 #define CHILD_COMMIT_DELAY_US 300000
 
 /* Child: hold a transaction open until told to go, then commit after a delay. Never returns. */
 static void child_main(const struct fds *f, struct child *c)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 	struct abmap_group_opts go;
 	struct abmap_group *g;
 	struct abmap_txn *txn;
 	struct abmap *s;
 	__u32 idx = 0, val = 111;
-	unsigned int i;
 	char ch = 'r';
 	int rc = 0;
-
-	/* cmocka's handlers would run the parent's remaining tests here. */
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	close(c->ready[0]);
-	close(c->go[1]);
 
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = f->len1);
 	ktest_group_opts(&go, 0, false);
@@ -395,19 +419,8 @@ static void test_two_processes(void **state)
 	f.len1 = ktest_len_map();
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = f.len1);
 
-	memset(&c, -1, sizeof(c));
-	c.pid = 0;
-	assert_int_equal(pipe(c.ready), 0);
-	assert_int_equal(pipe(c.go), 0);
-	ktest_defer(child_cleanup, &c);
-	fflush(NULL);
-	c.pid = fork();
-	assert_true(c.pid >= 0);
-	if (c.pid == 0)
+	if (child_fork(&c))
 		child_main(&f, &c);
-	close(c.ready[1]);
-	close(c.go[0]);
-	c.ready[1] = c.go[0] = -1;
 
 	/* The child holds its transaction open. */
 	wait_readable(c.ready[0], 10000);
@@ -550,28 +563,13 @@ static void test_killed_writer_deferred(void **state)
 	two_commits(&gr);
 	ktest_group_free(gr.g);
 
-	memset(&c, -1, sizeof(c));
-	c.pid = 0;
-	assert_int_equal(pipe(c.ready), 0);
-	assert_int_equal(pipe(c.go), 0);
-	ktest_defer(child_cleanup, &c);
-	fflush(NULL);
-	c.pid = fork();
-	assert_true(c.pid >= 0);
-	if (c.pid == 0) {
-		static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	if (child_fork(&c)) {
 		struct abmap_switchover *so = NULL;
 		struct abmap_group_opts go;
 		struct abmap_group *g;
 		struct abmap *s1;
 		__u32 junk[N];
-		unsigned int i;
 
-		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], SIG_DFL);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(c.ready[0]);
-		close(c.go[1]);
 		LIBABMAP_OPTS(abmap_opts, o, .len_fd = f.len1);
 		ktest_group_opts(&go, 0, false);
 		g = abmap_group_new(f.ptr, &go);
@@ -592,9 +590,6 @@ static void test_killed_writer_deferred(void **state)
 			_exit(24);
 		_exit(25);
 	}
-	close(c.ready[1]);
-	close(c.go[0]);
-	c.ready[1] = c.go[0] = -1;
 	wait_readable(c.ready[0], 10000);
 	assert_int_equal(read(c.ready[0], &ch, 1), 1);
 	kill(c.pid, SIGKILL);

@@ -46,6 +46,7 @@
 #include <bpf/libbpf.h>
 
 #include "ktest.h"
+#include "xlated.h"
 #include "udplb_shared.h"
 #include "udplb.skel.h"
 #include "udplb_front.skel.h"
@@ -218,6 +219,12 @@ static void fx_fill_ring(__u32 vip, const __u32 *ids, __u32 n)
 		fx.ring_ids[d->ring_off + i] = ids[i % n];
 }
 
+/* The ring of @vip holding only @id. */
+static void fx_ring_of(__u32 vip, __u32 id)
+{
+	fx_fill_ring(vip, &id, 1);
+}
+
 static void filter_set(__u32 addr, __u16 port)
 {
 	__u32 bit = udplb_filter_bit(htonl(addr), htons(port));
@@ -346,22 +353,14 @@ static void fx_setup(void)
 	ids[0] = BE_SRC_A;
 	ids[1] = BE_SRC_B;
 	fx_fill_ring(VIP_SRCHASH, ids, 2);
-	ids[0] = BE_IPIP;
-	fx_fill_ring(VIP_IPIP, ids, 1);
-	ids[0] = BE_STRICT;
-	fx_fill_ring(VIP_STRICT, ids, 1);
-	ids[0] = BE_FIB;
-	fx_fill_ring(VIP_FIB, ids, 1);
-	ids[0] = BE_NOROUTE;
-	fx_fill_ring(VIP_NOROUTE, ids, 1);
-	ids[0] = BE_FIB_IPIP;
-	fx_fill_ring(VIP_FIB_IPIP, ids, 1);
-	ids[0] = BE_DRAIN;
-	fx_fill_ring(VIP_DRAIN, ids, 1);
-	ids[0] = UDPLB_NO_BACKEND;
-	fx_fill_ring(VIP_HOLE, ids, 1);
-	ids[0] = BE_UNREACH;
-	fx_fill_ring(VIP_UNREACH, ids, 1);
+	fx_ring_of(VIP_IPIP, BE_IPIP);
+	fx_ring_of(VIP_STRICT, BE_STRICT);
+	fx_ring_of(VIP_FIB, BE_FIB);
+	fx_ring_of(VIP_NOROUTE, BE_NOROUTE);
+	fx_ring_of(VIP_FIB_IPIP, BE_FIB_IPIP);
+	fx_ring_of(VIP_DRAIN, BE_DRAIN);
+	fx_ring_of(VIP_HOLE, UDPLB_NO_BACKEND);
+	fx_ring_of(VIP_UNREACH, BE_UNREACH);
 	for (i = 1; i <= NR_VIPS; i++)
 		filter_set(vip_defs[i].addr, vip_defs[i].port);
 	filter_set(FP_ADDR, FP_PORT);
@@ -827,6 +826,12 @@ static bool ct_get(const struct udplb_flow *f, struct udplb_ct *ct)
 	return !bpf_map_lookup_elem(bpf_map__fd(fx.lb->maps.conntrack), f, ct);
 }
 
+static void ct_put(const struct udplb_flow *f, const struct udplb_ct *ct)
+{
+	if (bpf_map_update_elem(bpf_map__fd(fx.lb->maps.conntrack), f, ct, BPF_ANY))
+		fail_msg("%s: conntrack update: %s", ktest_name(), strerror(errno));
+}
+
 /* ---------------------------------------------------------------------------------------------
  * One packet through one entry point
  */
@@ -1098,6 +1103,29 @@ static bool run_row(const struct entry *ep, const struct row *r)
 		.vip = v                                                                           \
 	}
 
+/* To VIP_IPIP, whose only backend is BE_IPIP. */
+#define FWD_IPIP(n, ...)                                                                           \
+	{                                                                                          \
+		.name = n, .pkt = { .daddr = VIP_ADDR(VIP_IPIP), __VA_ARGS__ }, .verdict = V_TX,   \
+		.out = O_IPIP, .backend = BE_IPIP, .reason = UDPLB_R_FORWARDED,                    \
+		.extra = UDPLB_R_CT_NEW, .vip = VIP_IPIP                                           \
+	}
+
+/* Dropped by the DROP_FRAGS / DROP_INVALID VIP. */
+#define STRICT_DROP(n, r, ...)                                                                     \
+	{                                                                                          \
+		.name = n, .pkt = { .daddr = VIP_ADDR(VIP_STRICT), __VA_ARGS__ },                  \
+		.verdict = V_DROP, .out = O_SAME, .reason = r, .extra = UDPLB_R_DROPPED,           \
+		.vip = VIP_STRICT                                                                  \
+	}
+
+/* With the kill switch on: passed untouched. */
+#define KILLED(n, ...)                                                                             \
+	{                                                                                          \
+		.name = n, .pkt = { __VA_ARGS__ }, .verdict = V_PASS, .out = O_SAME,               \
+		.reason = UDPLB_R_KILL_SWITCH, .kill_switch = true                                 \
+	}
+
 static const struct row rows[] = {
 	/* Load-balanced. */
 	FWD_DSR("dsr: VIP hit"),
@@ -1126,46 +1154,11 @@ static const struct row rows[] = {
 	  .reason = UDPLB_R_FORWARDED,
 	  .extra = UDPLB_R_CT_NEW,
 	  .vip = VIP_SRCHASH },
-	{ .name = "ipip: VIP hit",
-	  .pkt = { .daddr = VIP_ADDR(VIP_IPIP) },
-	  .verdict = V_TX,
-	  .out = O_IPIP,
-	  .backend = BE_IPIP,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_IPIP },
-	{ .name = "ipip: DF and TOS copied to the outer header",
-	  .pkt = { .daddr = VIP_ADDR(VIP_IPIP), .frag_off = 0x4000, .tos = 0xb8 },
-	  .verdict = V_TX,
-	  .out = O_IPIP,
-	  .backend = BE_IPIP,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_IPIP },
-	{ .name = "ipip: IP options (IHL 9)",
-	  .pkt = { .daddr = VIP_ADDR(VIP_IPIP), .ihl = 9 },
-	  .verdict = V_TX,
-	  .out = O_IPIP,
-	  .backend = BE_IPIP,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_IPIP },
-	{ .name = "ipip: 802.1Q tagged",
-	  .pkt = { .daddr = VIP_ADDR(VIP_IPIP), .vlan_tpid = ETH_P_8021Q, .vlan_tci = 7 },
-	  .verdict = V_TX,
-	  .out = O_IPIP,
-	  .backend = BE_IPIP,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_IPIP },
-	{ .name = "ipip: Ethernet padding after the IP packet",
-	  .pkt = { .daddr = VIP_ADDR(VIP_IPIP), .tot_delta = -6, .udp_delta = -6 },
-	  .verdict = V_TX,
-	  .out = O_IPIP,
-	  .backend = BE_IPIP,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_IPIP },
+	FWD_IPIP("ipip: VIP hit"),
+	FWD_IPIP("ipip: DF and TOS copied to the outer header", .frag_off = 0x4000, .tos = 0xb8),
+	FWD_IPIP("ipip: IP options (IHL 9)", .ihl = 9),
+	FWD_IPIP("ipip: 802.1Q tagged", .vlan_tpid = ETH_P_8021Q, .vlan_tci = 7),
+	FWD_IPIP("ipip: Ethernet padding after the IP packet", .tot_delta = -6, .udp_delta = -6),
 
 	/* Backends without a MAC: bpf_fib_lookup(). */
 	{ .name = "dsr: backend without MAC, neighbour known",
@@ -1210,13 +1203,8 @@ static const struct row rows[] = {
 	       .daddr = VIP_ADDR(VIP_STRICT), .frag_off = 0x2010),
 	PASSED("first fragment (MF)", UDPLB_R_FRAGMENT, VIP_DSR, .frag_off = 0x2000,
 	       .udp_delta = 100),
-	{ .name = "first fragment (MF), DROP_FRAGS VIP",
-	  .pkt = { .daddr = VIP_ADDR(VIP_STRICT), .frag_off = 0x2000, .udp_delta = 100 },
-	  .verdict = V_DROP,
-	  .out = O_SAME,
-	  .reason = UDPLB_R_FRAGMENT,
-	  .extra = UDPLB_R_DROPPED,
-	  .vip = VIP_STRICT },
+	STRICT_DROP("first fragment (MF), DROP_FRAGS VIP", UDPLB_R_FRAGMENT, .frag_off = 0x2000,
+		    .udp_delta = 100),
 
 	/* Truncated at every header boundary, inconsistent lengths. */
 	PASSED("truncated: Ethernet header only", UDPLB_R_TRUNCATED, 0, .cut = 14),
@@ -1248,20 +1236,9 @@ static const struct row rows[] = {
 	PASSED("bad UDP length: over the IP payload", UDPLB_R_TRUNCATED, VIP_DSR, .udp_delta = 1),
 	PASSED("bad UDP length: under 8", UDPLB_R_TRUNCATED, VIP_DSR,
 	       .udp_delta = -(DEFAULT_PAYLOAD + 1)),
-	{ .name = "bad IP total length, DROP_INVALID VIP",
-	  .pkt = { .daddr = VIP_ADDR(VIP_STRICT), .tot_delta = 1 },
-	  .verdict = V_DROP,
-	  .out = O_SAME,
-	  .reason = UDPLB_R_TRUNCATED,
-	  .extra = UDPLB_R_DROPPED,
-	  .vip = VIP_STRICT },
-	{ .name = "truncated payload, DROP_INVALID VIP",
-	  .pkt = { .daddr = VIP_ADDR(VIP_STRICT), .cut = 14 + 20 + 8 + 1 },
-	  .verdict = V_DROP,
-	  .out = O_SAME,
-	  .reason = UDPLB_R_TRUNCATED,
-	  .extra = UDPLB_R_DROPPED,
-	  .vip = VIP_STRICT },
+	STRICT_DROP("bad IP total length, DROP_INVALID VIP", UDPLB_R_TRUNCATED, .tot_delta = 1),
+	STRICT_DROP("truncated payload, DROP_INVALID VIP", UDPLB_R_TRUNCATED,
+		    .cut = 14 + 20 + 8 + 1),
 	PASSED("truncated UDP header, DROP_INVALID VIP (VIP unknown: passed)", UDPLB_R_TRUNCATED, 0,
 	       .daddr = VIP_ADDR(VIP_STRICT), .cut = 14 + 20 + 3),
 
@@ -1274,24 +1251,9 @@ static const struct row rows[] = {
 	       .daddr = VIP_ADDR(VIP_HOLE)),
 	PASSED("ring backend draining (no new flows)", UDPLB_R_NO_BACKEND, VIP_DRAIN,
 	       .daddr = VIP_ADDR(VIP_DRAIN)),
-	{ .name = "kill switch on: VIP hit passed",
-	  .pkt = {},
-	  .verdict = V_PASS,
-	  .out = O_SAME,
-	  .reason = UDPLB_R_KILL_SWITCH,
-	  .kill_switch = true },
-	{ .name = "kill switch on: ipip VIP passed",
-	  .pkt = { .daddr = VIP_ADDR(VIP_IPIP) },
-	  .verdict = V_PASS,
-	  .out = O_SAME,
-	  .reason = UDPLB_R_KILL_SWITCH,
-	  .kill_switch = true },
-	{ .name = "kill switch on: truncated frame passed",
-	  .pkt = { .cut = 14 },
-	  .verdict = V_PASS,
-	  .out = O_SAME,
-	  .reason = UDPLB_R_KILL_SWITCH,
-	  .kill_switch = true },
+	KILLED("kill switch on: VIP hit passed"),
+	KILLED("kill switch on: ipip VIP passed", .daddr = VIP_ADDR(VIP_IPIP)),
+	KILLED("kill switch on: truncated frame passed", .cut = 14),
 };
 
 /*
@@ -1391,12 +1353,6 @@ static void expect_flow(const struct entry *ep, const struct pkt_spec *s, __u32 
 			 what, be, reason_name(reason), want_be, reason_name(want_reason));
 }
 
-/* The ring of VIP_DSR holding only @id. */
-static void dsr_ring_only(__u32 id)
-{
-	fx_fill_ring(VIP_DSR, &id, 1);
-}
-
 static void test_conntrack_sticky(void **state)
 {
 	const struct entry *eps[] = { &ep_xdp, &ep_tc };
@@ -1422,7 +1378,7 @@ static void test_conntrack_sticky(void **state)
 	expect_flow(&ep_tc, &s, b, UDPLB_R_CT_HIT, "then through tc");
 
 	/* The ring moves the flow's slot to the other backend: conntrack keeps the flow. */
-	dsr_ring_only(other);
+	fx_ring_of(VIP_DSR, other);
 	fx_commit();
 	expect_flow(&ep_xdp, &s, b, UDPLB_R_CT_HIT, "ring changed, backend still active");
 	ct_clear();
@@ -1446,7 +1402,7 @@ static void test_conntrack_stale(void **state)
 	/* Backend freed (and out of the ring): conntrack's entry is ignored, then replaced. */
 	expect_flow(&ep_xdp, &s, b, UDPLB_R_CT_NEW, "new flow");
 	fx.be[b].state = UDPLB_BACKEND_FREE;
-	dsr_ring_only(other);
+	fx_ring_of(VIP_DSR, other);
 	fx_commit();
 	expect_flow(&ep_xdp, &s, other, UDPLB_R_CT_NEW,
 		    "its backend FREE: re-chosen from the ring");
@@ -1457,13 +1413,12 @@ static void test_conntrack_stale(void **state)
 
 	/* Draining: existing flows stay, new flows go to the ring. */
 	fx.be[b].state = UDPLB_BACKEND_ACTIVE;
-	ids[0] = b;
-	fx_fill_ring(VIP_DSR, ids, 1);
+	fx_ring_of(VIP_DSR, b);
 	fx_commit();
 	ct_clear();
 	expect_flow(&ep_xdp, &s, b, UDPLB_R_CT_NEW, "flow on a backend about to drain");
 	fx.be[b].state = UDPLB_BACKEND_DRAINING;
-	dsr_ring_only(other);
+	fx_ring_of(VIP_DSR, other);
 	fx_commit();
 	expect_flow(&ep_xdp, &s, b, UDPLB_R_CT_HIT, "backend DRAINING: existing flow kept");
 	expect_flow(&ep_xdp, &s2, other, UDPLB_R_CT_NEW, "backend DRAINING: new flow elsewhere");
@@ -1472,8 +1427,7 @@ static void test_conntrack_stale(void **state)
 	fx.be[b].state = UDPLB_BACKEND_ACTIVE;
 	fx.be[b].addr = htonl(IP4(10, 2, 0, 99));
 	be_mac(b + 100, fx.be[b].mac);
-	ids[0] = b;
-	fx_fill_ring(VIP_DSR, ids, 1);
+	fx_ring_of(VIP_DSR, b);
 	fx_commit();
 	{
 		__u32 reason, got = send_flow(&ep_xdp, &s, &reason);
@@ -1499,13 +1453,11 @@ static void test_conntrack_stale(void **state)
 	ct.addr = fx.be[other].addr;
 	ct.port = fx.be[other].port;
 	ct.vip_id = VIP_IPIP;
-	if (bpf_map_update_elem(bpf_map__fd(fx.lb->maps.conntrack), &f, &ct, BPF_ANY))
-		fail_msg("%s: conntrack update: %s", ktest_name(), strerror(errno));
+	ct_put(&f, &ct);
 	expect_flow(&ep_xdp, &s, b, UDPLB_R_CT_NEW, "entry recorded for another VIP: ignored");
 	/* And a valid hand-made entry is followed even against the ring. */
 	ct.vip_id = VIP_DSR;
-	if (bpf_map_update_elem(bpf_map__fd(fx.lb->maps.conntrack), &f, &ct, BPF_ANY))
-		fail_msg("%s: conntrack update: %s", ktest_name(), strerror(errno));
+	ct_put(&f, &ct);
 	expect_flow(&ep_tc, &s, other, UDPLB_R_CT_HIT, "valid entry against the ring: followed");
 }
 
@@ -1513,269 +1465,64 @@ static void test_conntrack_stale(void **state)
  * Translated code: which lookups are calls
  */
 
-/* What the decoder found in one program. */
+/* What the decoder (xlated.c) found in one program, with its helper calls sorted out. */
 struct scan {
-	__u32 prog_id;
-	__u32 insns;
-	unsigned int helper_calls;
+	struct xlated_prog xp;
 	unsigned int bad_lookup_calls; /* any *map_lookup_elem call but the hash one */
 	unsigned int htab_calls;
 	unsigned int clock_calls;
-	unsigned int subprog_calls;
-	unsigned int unresolved;
-	__u32 htab_map[16];   /* map of each __htab_map_lookup_elem call (0: unknown) */
-	__u32 array_map[64];  /* map of each inlined ARRAY lookup */
-	__u32 percpu_map[64]; /* map of each inlined PERCPU_ARRAY lookup */
-	unsigned int arrays, percpus;
 };
 
-struct ksym {
-	unsigned long long addr;
-	char name[64];
-};
-
-static bool is_ld_imm64(const struct bpf_insn *insn)
-{
-	return insn->code == (BPF_LD | BPF_IMM | BPF_DW);
-}
-
-static bool insn_writes(const struct bpf_insn *insn, int reg)
-{
-	switch (BPF_CLASS(insn->code)) {
-	case BPF_LD:
-		return BPF_MODE(insn->code) == BPF_IMM ? insn->dst_reg == reg : reg <= BPF_REG_5;
-	case BPF_ALU:
-	case BPF_ALU64:
-	case BPF_LDX:
-		return insn->dst_reg == reg;
-	case BPF_JMP:
-	case BPF_JMP32:
-		return BPF_OP(insn->code) == BPF_CALL && reg <= BPF_REG_5;
-	default:
-		return false;
-	}
-}
-
-/* The map whose ld_imm64 last wrote r1 before insn @i, 0 if r1 came from elsewhere. */
-static __u32 r1_map(const struct bpf_insn *in, __u32 i)
-{
-	while (i-- > 0) {
-		if (i > 0 && is_ld_imm64(&in[i - 1]))
-			continue; /* second half of a ld_imm64 */
-		if (!insn_writes(&in[i], BPF_REG_1))
-			continue;
-		if (is_ld_imm64(&in[i]) && in[i].src_reg == BPF_PSEUDO_MAP_FD)
-			return (__u32)in[i].imm;
-		return 0;
-	}
-	return 0;
-}
-
-static bool insn_is(const struct bpf_insn *in, __u8 code, __u8 dst, __u8 src)
-{
-	return in->code == code && in->dst_reg == dst && in->src_reg == src;
-}
-
-/*
- * An inlined lookup at @i? The verifier's array_map_gen_lookup() and
- * percpu_array_map_gen_lookup() emit, with r1 = map and r2 = key:
- *
- *	r1 += offsetof(struct bpf_array, value or pptrs)
- *	r0 = *(u32 *)(r2 + 0)
- *	if r0 >= max_entries goto <null>
- *	[w0 &= index_mask]			(Spectre v1)
- *	ARRAY:   r0 <<= ilog2(size) or r0 *= size; r0 += r1
- *	PERCPU:  r0 <<= 3; r0 += r1; r0 = *(u64 *)(r0 + 0); r0 = this_cpu_ptr(r0)
- *	goto +1
- *	<null>: r0 = 0
- *
- * Returns the sequence's length (0: no match) and whether it is the per-CPU one.
- */
-static __u32 match_inlined(const struct bpf_insn *in, __u32 i, __u32 nr, bool *percpu)
-{
-	__u32 n = i;
-
-	if (n + 8 > nr || !insn_is(&in[n], BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0))
-		return 0;
-	n++;
-	if (!insn_is(&in[n], BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_2) || in[n].off)
-		return 0;
-	n++;
-	if (!insn_is(&in[n], BPF_JMP | BPF_JGE | BPF_K, BPF_REG_0, 0))
-		return 0;
-	n++;
-	if (insn_is(&in[n], BPF_ALU | BPF_AND | BPF_K, BPF_REG_0, 0))
-		n++;
-	if (n + 6 > nr)
-		return 0;
-	if (!insn_is(&in[n], BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_0, 0) &&
-	    !insn_is(&in[n], BPF_ALU64 | BPF_MUL | BPF_K, BPF_REG_0, 0))
-		return 0;
-	n++;
-	if (!insn_is(&in[n], BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_1))
-		return 0;
-	n++;
-	*percpu = false;
-	if (insn_is(&in[n], BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_0)) {
-		n++;
-		/* BPF_MOV64_PERCPU_REG: mov with off BPF_ADDR_PERCPU (-1). */
-		if (!insn_is(&in[n], BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_0) ||
-		    in[n].off != -1)
-			return 0;
-		n++;
-		*percpu = true;
-	}
-	if (in[n].code != (BPF_JMP | BPF_JA) || in[n].off != 1)
-		return 0;
-	n++;
-	if (!insn_is(&in[n], BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0) || in[n].imm)
-		return 0;
-	/* The bounds check must jump to the r0 = 0. */
-	if (in[i + 2].off != (__s16)(n - (i + 2) - 1))
-		return 0;
-	return n + 1 - i;
-}
-
-static struct bpf_insn *get_xlated(int fd, __u32 *nr, __u32 *id)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info), size;
-	struct bpf_insn *insns;
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		fail_msg("%s: bpf_obj_get_info_by_fd: %s", ktest_name(), strerror(errno));
-	size = info.xlated_prog_len;
-	if (!size)
-		fail_msg("%s: program %u: no translated code visible", ktest_name(), info.id);
-	insns = calloc(1, size);
-	assert_non_null(insns);
-	ktest_defer(free, insns);
-	*id = info.id;
-	memset(&info, 0, sizeof(info));
-	info.xlated_prog_len = size;
-	info.xlated_prog_insns = (__u64)(unsigned long)insns;
-	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.xlated_prog_len != size)
-		fail_msg("%s: reading the translated code of program %u failed", ktest_name(), *id);
-	*nr = size / sizeof(*insns);
-	return insns;
-}
-
-/* Resolve @n call targets through one pass over /proc/kallsyms. */
-static void resolve(struct ksym *syms, unsigned int n)
-{
-	unsigned long long addr;
-	char name[256], type;
-	unsigned int i;
-	FILE *f;
-
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return;
-	while (fscanf(f, "%llx %c %255s%*[^\n]", &addr, &type, name) == 3) {
-		if (!addr || (type != 'T' && type != 't'))
-			continue;
-		for (i = 0; i < n; i++)
-			if (syms[i].addr == addr && !syms[i].name[0])
-				snprintf(syms[i].name, sizeof(syms[i].name), "%.63s", name);
-	}
-	fclose(f);
-}
-
-static unsigned long long kallsyms_addr(const char *want)
-{
-	unsigned long long addr, found = 0;
-	char name[256], type;
-	FILE *f;
-
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return 0;
-	while (fscanf(f, "%llx %c %255s%*[^\n]", &addr, &type, name) == 3)
-		if (!strcmp(name, want)) {
-			found = addr;
-			break;
-		}
-	fclose(f);
-	return found;
-}
+#define HTAB_LOOKUP "__htab_map_lookup_elem"
 
 static void scan_prog(const struct bpf_program *prog, struct scan *sc)
 {
-	static unsigned long long call_base;
-	struct ksym syms[64];
-	__u32 where[64];
-	unsigned int nsyms = 0, k;
-	struct bpf_insn *in;
-	__u32 i, nr, len;
-	bool percpu;
+	const struct xlated_prog *xp = &sc->xp;
+	unsigned int k;
 
 	memset(sc, 0, sizeof(*sc));
-	if (!call_base)
-		call_base = kallsyms_addr("__bpf_call_base");
-	in = get_xlated(bpf_program__fd(prog), &nr, &sc->prog_id);
-	sc->insns = nr;
-	for (i = 0; i < nr; i++) {
-		if (is_ld_imm64(&in[i])) {
-			i++;
-			continue;
-		}
-		if (in[i].code == (BPF_JMP | BPF_CALL)) {
-			if (in[i].src_reg) {
-				sc->subprog_calls++;
-				continue;
-			}
-			sc->helper_calls++;
-			if (nsyms < ARRAY_SIZE(syms)) {
-				memset(&syms[nsyms], 0, sizeof(syms[nsyms]));
-				syms[nsyms].addr = call_base ? call_base + (long long)in[i].imm : 0;
-				where[nsyms++] = i;
-			}
-			continue;
-		}
-		len = match_inlined(in, i, nr, &percpu);
-		if (len) {
-			if (percpu && sc->percpus < ARRAY_SIZE(sc->percpu_map))
-				sc->percpu_map[sc->percpus++] = r1_map(in, i);
-			else if (!percpu && sc->arrays < ARRAY_SIZE(sc->array_map))
-				sc->array_map[sc->arrays++] = r1_map(in, i);
-			i += len - 1;
-		}
-	}
-	resolve(syms, nsyms);
-	printf("  %-10s prog id %u, %u insns, calls:", bpf_program__name(prog), sc->prog_id, nr);
-	for (k = 0; k < nsyms; k++) {
-		const char *name = syms[k].name[0] ? syms[k].name : "(unresolved)";
+	xlated_scan(prog, &sc->xp);
+	printf("  %-10s prog id %u, %u insns, calls:", bpf_program__name(prog), xp->prog_id,
+	       xp->insns);
+	for (k = 0; k < xp->nr_items; k++) {
+		const char *name = xp->items[k].sym;
 
-		printf(" %s", name);
-		if (!syms[k].name[0]) {
-			sc->unresolved++;
+		if (xp->items[k].kind != XLATED_HELPER)
 			continue;
-		}
+		printf(" %s", name[0] ? name : "(unresolved)");
+		if (!name[0])
+			continue;
 		if (strstr(name, "ktime") || strstr(name, "jiffies"))
 			sc->clock_calls++;
 		if (!strstr(name, "map_lookup_elem"))
 			continue;
-		if (!strcmp(name, "__htab_map_lookup_elem")) {
-			if (sc->htab_calls < ARRAY_SIZE(sc->htab_map))
-				sc->htab_map[sc->htab_calls] = r1_map(in, where[k]);
+		if (!strcmp(name, HTAB_LOOKUP))
 			sc->htab_calls++;
-		} else {
+		else
 			sc->bad_lookup_calls++;
-		}
 	}
 	printf("\n  %-10s inlined ARRAY lookups %u, PERCPU_ARRAY lookups %u, bpf-to-bpf calls %u\n",
-	       "", sc->arrays, sc->percpus, sc->subprog_calls);
+	       "", xp->count[XLATED_ARRAY], xp->count[XLATED_PERCPU], xp->count[XLATED_OTHER_CALL]);
 }
 
-static unsigned int count_map(const __u32 *ids, unsigned int n, const struct bpf_map *map)
+/* Inlined lookups of @kind on @map. */
+static unsigned int count_map(const struct scan *sc, enum xlated_kind kind,
+			      const struct bpf_map *map)
+{
+	return xlated_count_map(&sc->xp, kind, ktest_map_id(bpf_map__fd(map)));
+}
+
+/* Hash lookup calls on @map. */
+static unsigned int count_htab(const struct scan *sc, const struct bpf_map *map)
 {
 	__u32 id = ktest_map_id(bpf_map__fd(map));
 	unsigned int i, c = 0;
 
-	for (i = 0; i < n; i++)
-		c += ids[i] == id;
+	for (i = 0; i < sc->xp.nr_items; i++) {
+		const struct xlated_item *it = &sc->xp.items[i];
+
+		c += it->kind == XLATED_HELPER && !strcmp(it->sym, HTAB_LOOKUP) && it->map_id == id;
+	}
 	return c;
 }
 
@@ -1804,25 +1551,25 @@ static unsigned int check_entry_code(const struct bpf_program *prog)
 	} while (0)
 
 	scan_prog(prog, &sc);
-	if (sc.unresolved)
+	if (sc.xp.unresolved)
 		PROBLEM("%u helper call(s) kallsyms cannot name: cannot prove anything",
-			sc.unresolved);
+			sc.xp.unresolved);
 	if (sc.bad_lookup_calls)
 		PROBLEM("%u ARRAY/PERCPU_ARRAY (or poisoned) lookup(s) left as helper calls",
 			sc.bad_lookup_calls);
 	if (sc.clock_calls)
 		PROBLEM("reads a clock (%u call(s))", sc.clock_calls);
-	if (sc.subprog_calls)
+	if (sc.xp.count[XLATED_OTHER_CALL])
 		PROBLEM("%u bpf-to-bpf call(s): the decision path should be inlined",
-			sc.subprog_calls);
+			sc.xp.count[XLATED_OTHER_CALL]);
 	for (i = 0; i < ARRAY_SIZE(arrays); i++)
-		if (!count_map(sc.array_map, sc.arrays, arrays[i]))
+		if (!count_map(&sc, XLATED_ARRAY, arrays[i]))
 			PROBLEM("no inlined lookup of %s", bpf_map__name(arrays[i]));
 	for (i = 0; i < ARRAY_SIZE(percpus); i++)
-		if (!count_map(sc.percpu_map, sc.percpus, percpus[i]))
+		if (!count_map(&sc, XLATED_PERCPU, percpus[i]))
 			PROBLEM("no inlined lookup of %s", bpf_map__name(percpus[i]));
 	for (i = 0; i < ARRAY_SIZE(hashes); i++) {
-		unsigned int c = count_map(sc.htab_map, sc.htab_calls, hashes[i]);
+		unsigned int c = count_htab(&sc, hashes[i]);
 
 		known += c;
 		if (!c)
@@ -1848,7 +1595,7 @@ static void test_lookups_inlined(void **state)
 
 	/* Negative control: the decoder must see the naive program's real lookup call. */
 	scan_prog(fx.front->progs.naive_xdp, &sc);
-	if (sc.bad_lookup_calls != 1 || sc.unresolved) {
+	if (sc.bad_lookup_calls != 1 || sc.xp.unresolved) {
 		printf("  FAIL: naive_xdp: the decoder found %u non-inlined lookup call(s), "
 		       "expected 1\n",
 		       sc.bad_lookup_calls);
@@ -1863,39 +1610,6 @@ static void test_lookups_inlined(void **state)
 /* ---------------------------------------------------------------------------------------------
  * Cost (printed, not asserted: timing depends on the machine and its load)
  */
-
-static void restore_affinity(void *arg)
-{
-	if (sched_setaffinity(0, sizeof(cpu_set_t), arg))
-		fprintf(stderr, "ktest: cannot restore the CPU affinity: %s\n", strerror(errno));
-	free(arg);
-}
-
-static void pin_cpu(void)
-{
-	cpu_set_t *old = malloc(sizeof(*old)), one;
-	int cpu = sched_getcpu();
-
-	assert_non_null(old);
-	if (cpu < 0 || sched_getaffinity(0, sizeof(*old), old)) {
-		free(old);
-		return;
-	}
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), &one)) {
-		free(old);
-		return;
-	}
-	ktest_defer(restore_affinity, old);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* One timed run; checks the verdict. */
 static __u32 timed(int fd, const struct pkt *p, __u32 repeat, __u32 want, const char *what)
@@ -1931,7 +1645,7 @@ static void cost_n(const char *what, int fd, const struct pkt *p, __u32 want, __
 	timed(fd, p, WARMUP, want, what);
 	for (i = 0; i < COST_ROUNDS; i++)
 		ns[i] = timed(fd, p, repeat, want, what);
-	qsort(ns, COST_ROUNDS, sizeof(ns[0]), cmp_u32);
+	ktest_sort_u32(ns, COST_ROUNDS);
 	printf("    %-44s %4u ns/pkt (min %u, max %u)", what, ns[COST_ROUNDS / 2], ns[0],
 	       ns[COST_ROUNDS - 1]);
 	if (reason != __UDPLB_R_MAX) {
@@ -2020,7 +1734,7 @@ static void test_cost_per_packet(void **state)
 	ktest_begin();
 	enter_netns();
 	fx_setup();
-	pin_cpu();
+	ktest_pin_cpu();
 	cost_entry(&ep_xdp);
 	cost_entry(&ep_tc);
 }

@@ -40,13 +40,11 @@ struct read_ctx {
 	__u64 bad_val;
 };
 
-static int read_ga(__u32 index, void *arg)
+/* One element @v of the snapshot's side (NULL: stop the loop). */
+static __always_inline int check_elem(struct read_ctx *c, __u64 *v)
 {
-	struct read_ctx *c = arg;
-	__u32 key = index;
-	__u64 *v, val;
+	__u64 val;
 
-	v = abmap_lookup(&c->snap, ga, &key);
 	if (!v)
 		return 1;
 	val = *(volatile __u64 *)v;
@@ -59,23 +57,21 @@ static int read_ga(__u32 index, void *arg)
 	return 0;
 }
 
+/* One callback per array: each lookup names its map, so the verifier inlines it. */
+static int read_ga(__u32 index, void *arg)
+{
+	struct read_ctx *c = arg;
+	__u32 key = index;
+
+	return check_elem(c, abmap_lookup(&c->snap, ga, &key));
+}
+
 static int read_gb(__u32 index, void *arg)
 {
 	struct read_ctx *c = arg;
 	__u32 key = index;
-	__u64 *v, val;
 
-	v = abmap_lookup(&c->snap, gb, &key);
-	if (!v)
-		return 1;
-	val = *(volatile __u64 *)v;
-	if (val != c->snap.generation) {
-		/* A flag, not a count, on the stack: the verifier's callback states converge. */
-		c->bad = 1;
-		c->bad_val = val;
-		bad_elems++;
-	}
-	return 0;
+	return check_elem(c, abmap_lookup(&c->snap, gb, &key));
 }
 
 static int spin(__u32 index, void *arg)

@@ -10,42 +10,10 @@
 #define NOLEN_MAX 8
 #define HASH_MAX 16
 
-struct fixture {
-	struct abmap_group *group;
-	struct abmap *arr;   /* u64, ARR_MAX, length map */
-	struct abmap *nolen; /* u64, NOLEN_MAX, no length map */
-	struct abmap *hash;  /* u32 -> u64, HASH_MAX */
-};
-
+/* struct ut_fixture: arr ARR_MAX, nolen NOLEN_MAX, hash HASH_MAX entries. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->group = abmap_fake_group_new(NULL);
-	if (!f->group)
-		goto err;
-	f->arr = abmap_fake_array_new(f->group, sizeof(__u64), ARR_MAX, 0);
-	f->nolen = abmap_fake_array_new(f->group, sizeof(__u64), NOLEN_MAX, ABMAP_FAKE_NO_LEN);
-	f->hash = abmap_fake_hash_new(f->group, sizeof(__u32), sizeof(__u64), HASH_MAX);
-	if (!f->arr || !f->nolen || !f->hash)
-		goto err;
-	*state = f;
-	return 0;
-err:
-	abmap_group_free(f->group);
-	free(f);
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	abmap_group_free(f->group);
-	free(f);
-	return 0;
+	return ut_fixture_setup(state, ARR_MAX, NOLEN_MAX, HASH_MAX);
 }
 
 static struct abmap_switchover *defer_array(struct abmap *arr, const __u64 *vals, __u32 n)
@@ -69,7 +37,7 @@ static struct abmap_switchover *defer_hash(struct abmap *hash, const __u32 *keys
 
 static void test_defer_array(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v1[5], v2[3], gen;
 	struct abmap_switchover *so;
 
@@ -92,7 +60,7 @@ static void test_defer_array(void **state)
 
 static void test_defer_hash(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 k1[3] = { 1, 2, 3 }, k2[2] = { 3, 4 }, gone[2] = { 1, 2 };
 	__u64 v1[3] = { 10, 20, 30 }, v2[2] = { 33, 40 }, gen;
 	struct abmap_switchover *so;
@@ -115,7 +83,7 @@ static void test_defer_hash(void **state)
 
 static void test_first_switchover_flips_all(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a1[4], a2[6], n1[NOLEN_MAX], n2[NOLEN_MAX], hv1[2] = { 1, 2 }, hv2[1] = { 9 };
 	__u32 hk1[2] = { 5, 6 }, hk2[1] = { 7 };
 	struct abmap_switchover *so_a, *so_h, *so_n;
@@ -158,7 +126,7 @@ static void test_first_switchover_flips_all(void **state)
 
 static void test_stale_handle_does_not_flip_newer(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a1[2] = { 1, 2 }, a2[3] = { 3, 4, 5 }, hv[1] = { 8 }, gen;
 	__u32 hk[1] = { 8 };
 	struct abmap_switchover *so1, *so2, *so3;
@@ -185,7 +153,7 @@ static void test_stale_handle_does_not_flip_newer(void **state)
 
 static void test_cancel_before_flip(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v1[4], v2[7], hv1[2] = { 10, 20 }, hv2[2] = { 30, 40 }, gen, n[NOLEN_MAX] = { 5 };
 	__u32 hk1[2] = { 1, 2 }, hk2[2] = { 3, 4 };
 	struct abmap_switchover *so_a, *so_h;
@@ -228,8 +196,7 @@ static void test_cancel_before_flip(void **state)
 	ut_assert_array_side(f->arr, ABMAP_SIDE_B, v1, 4, 4);
 
 	/* A later commit does not resurrect the cancelled content. */
-	txn = abmap_txn_begin(f->group);
-	assert_non_null(txn);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_update(txn, f->nolen, &idx, &val));
 	ut_ok(abmap_txn_commit(txn));
 	ut_assert_array_live(f->group, f->arr, v1, 4, 4);
@@ -240,7 +207,7 @@ static void test_cancel_before_flip(void **state)
 /* Cancel when the passive side was stale before the deferred write: it ends up equal to live. */
 static void test_cancel_stale_passive(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v1[6], v2[3], v3[5], gen;
 	struct abmap_switchover *so;
 
@@ -263,7 +230,7 @@ static void test_cancel_stale_passive(void **state)
 
 static void test_cancel_restores_hash(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 k1[3] = { 1, 2, 3 }, k2[2] = { 3, 9 }, nine[1] = { 9 };
 	__u64 v1[3] = { 10, 20, 30 }, v2[2] = { 99, 90 }, gen;
 	struct abmap_switchover *so;
@@ -282,7 +249,7 @@ static void test_cancel_restores_hash(void **state)
 
 static void test_cancel_after_flip(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a[2] = { 1, 2 }, hv[1] = { 7 }, gen = ut_gen(f->group);
 	__u32 hk[1] = { 70 };
 	struct abmap_switchover *so_a, *so_h;
@@ -300,7 +267,7 @@ static void test_cancel_after_flip(void **state)
 
 static void test_commit_flips_deferred(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a1[3] = { 1, 2, 3 }, a2[2] = { 8, 9 }, hv[1] = { 5 }, val = 77, gen;
 	__u64 n[NOLEN_MAX] = { 0, 77 }, n2[NOLEN_MAX] = { 0, 77, 88 };
 	__u32 hk[1] = { 5 }, idx = 1;
@@ -313,8 +280,7 @@ static void test_commit_flips_deferred(void **state)
 	so_a = defer_array(f->arr, a2, 2);
 	so_h = defer_hash(f->hash, hk, hv, 1);
 	/* A transaction may start while deferred changes are pending (same writer). */
-	txn = abmap_txn_begin(f->group);
-	assert_non_null(txn);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_update(txn, f->nolen, &idx, &val));
 	ut_ok(abmap_txn_commit(txn));
 
@@ -348,7 +314,7 @@ static void test_commit_flips_deferred(void **state)
  */
 static void test_txn_on_top_of_deferred(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v1[3] = { 1, 2, 3 }, v2[4] = { 10, 20, 30, 40 }, want[4] = { 10, 99, 30, 40 };
 	__u64 val = 99, gen;
 	struct abmap_switchover *so;
@@ -358,8 +324,7 @@ static void test_txn_on_top_of_deferred(void **state)
 	ut_ok(abmap_array_set(f->arr, v1, 3));
 	gen = ut_gen(f->group);
 	so = defer_array(f->arr, v2, 4);
-	txn = abmap_txn_begin(f->group);
-	assert_non_null(txn);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_update(txn, f->arr, &idx, &val));
 	ut_ok(abmap_txn_commit(txn));
 	assert_int_equal(ut_gen(f->group), gen + 1);
@@ -369,8 +334,7 @@ static void test_txn_on_top_of_deferred(void **state)
 
 	/* A whole set in the transaction replaces the deferred content. */
 	so = defer_array(f->arr, v1, 3);
-	txn = abmap_txn_begin(f->group);
-	assert_non_null(txn);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, v2, 2));
 	ut_ok(abmap_txn_commit(txn));
 	ut_assert_array_live(f->group, f->arr, v2, 2, 2);
@@ -380,7 +344,7 @@ static void test_txn_on_top_of_deferred(void **state)
 
 static void test_defer_same_structure_twice(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v1[2] = { 1, 2 }, v2[3] = { 3, 4, 5 }, v3[4] = { 6, 7, 8, 9 }, gen;
 	struct abmap_switchover *so1, *so2;
 
@@ -402,7 +366,7 @@ static void test_defer_same_structure_twice(void **state)
 
 static void test_defer_untouched_synced(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 x1[5], x2[2] = { 70, 71 }, hv[1] = { 3 };
 	__u32 hk[1] = { 3 };
 	struct abmap_switchover *so;
@@ -428,15 +392,14 @@ static void test_defer_untouched_synced(void **state)
 
 static void test_txn_abort_keeps_deferred(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[3] = { 4, 5, 6 }, val = 1, gen = ut_gen(f->group);
 	__u32 key = 1;
 	struct abmap_switchover *so;
 	struct abmap_txn *txn;
 
 	so = defer_array(f->arr, v, 3);
-	txn = abmap_txn_begin(f->group);
-	assert_non_null(txn);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
 	abmap_txn_abort(txn);
 
@@ -450,7 +413,7 @@ static void test_txn_abort_keeps_deferred(void **state)
 
 static void test_free_busy_deferred(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[1] = { 1 };
 	struct abmap_switchover *so;
 
@@ -469,7 +432,7 @@ static void test_free_busy_deferred(void **state)
  */
 static void test_handle_outlives_structure(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap *extra = ut_array_new(f->group, sizeof(__u64), 4, 0);
 	__u64 v1[2] = { 1, 2 }, v2[3] = { 3, 4, 5 }, gen;
 	struct abmap_switchover *so1, *so2;
@@ -512,7 +475,7 @@ static void test_handle_outlives_structure(void **state)
 
 static void test_defer_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 vals[ARR_MAX + 1], hv[HASH_MAX + 1] = { 0 };
 	__u32 hk[HASH_MAX + 1], dup[2] = { 3, 3 }, i, idx;
 	struct ut_snap s0 = { 0 }, s1 = { 0 };
@@ -564,23 +527,22 @@ static void test_defer_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defer_array, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defer_hash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_first_switchover_flips_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_handle_does_not_flip_newer, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_before_flip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_stale_passive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_restores_hash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_after_flip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_flips_deferred, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_txn_on_top_of_deferred, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defer_same_structure_twice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defer_untouched_synced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_txn_abort_keeps_deferred, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_free_busy_deferred, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_handle_outlives_structure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defer_errors, setup, teardown),
+		UT_FIXTURE_TEST(test_defer_array, setup),
+		UT_FIXTURE_TEST(test_defer_hash, setup),
+		UT_FIXTURE_TEST(test_first_switchover_flips_all, setup),
+		UT_FIXTURE_TEST(test_stale_handle_does_not_flip_newer, setup),
+		UT_FIXTURE_TEST(test_cancel_before_flip, setup),
+		UT_FIXTURE_TEST(test_cancel_stale_passive, setup),
+		UT_FIXTURE_TEST(test_cancel_restores_hash, setup),
+		UT_FIXTURE_TEST(test_cancel_after_flip, setup),
+		UT_FIXTURE_TEST(test_commit_flips_deferred, setup),
+		UT_FIXTURE_TEST(test_txn_on_top_of_deferred, setup),
+		UT_FIXTURE_TEST(test_defer_same_structure_twice, setup),
+		UT_FIXTURE_TEST(test_defer_untouched_synced, setup),
+		UT_FIXTURE_TEST(test_txn_abort_keeps_deferred, setup),
+		UT_FIXTURE_TEST(test_free_busy_deferred, setup),
+		UT_FIXTURE_TEST(test_handle_outlives_structure, setup),
+		UT_FIXTURE_TEST(test_defer_errors, setup),
 	};
 
 	ut_main_init();

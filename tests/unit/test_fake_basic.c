@@ -9,48 +9,16 @@
 
 #define ARR_MAX 16
 
-struct fixture {
-	struct abmap_group *group;
-	struct abmap *arr;   /* u64 values, ARR_MAX entries, length map */
-	struct abmap *nolen; /* u64 values, ARR_MAX entries, no length map */
-	struct abmap *hash;  /* u32 -> u64, 16 entries */
-};
-
+/* struct ut_fixture: arr and nolen ARR_MAX entries, hash 16. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->group = abmap_fake_group_new(NULL);
-	if (!f->group)
-		goto err;
-	f->arr = abmap_fake_array_new(f->group, sizeof(__u64), ARR_MAX, 0);
-	f->nolen = abmap_fake_array_new(f->group, sizeof(__u64), ARR_MAX, ABMAP_FAKE_NO_LEN);
-	f->hash = abmap_fake_hash_new(f->group, sizeof(__u32), sizeof(__u64), 16);
-	if (!f->arr || !f->nolen || !f->hash)
-		goto err;
-	*state = f;
-	return 0;
-err:
-	abmap_group_free(f->group);
-	free(f);
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	abmap_group_free(f->group);
-	free(f);
-	return 0;
+	return ut_fixture_setup(state, ARR_MAX, ARR_MAX, 16);
 }
 
 static void test_group_new_state(void **state)
 {
 	LIBABMAP_OPTS(abmap_group_opts, opts, .lock_timeout_ms = 10);
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap_pointer ptr;
 	struct abmap_group *g2;
 	__u64 gen;
@@ -73,7 +41,7 @@ static void test_group_new_state(void **state)
 
 static void test_array_new_props(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 len = 1234, max = ARR_MAX, idx;
 	__u64 v = 7;
 
@@ -113,7 +81,7 @@ static void test_array_new_props(void **state)
 
 static void test_array_set_flips(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 vals[5], gen0, gen1;
 	int live0;
 
@@ -136,7 +104,7 @@ static void test_array_set_flips(void **state)
 
 static void test_array_set_passive_keeps_previous(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v1[6], v2[6], v3[3];
 
 	ut_fill_u64(v1, 6, 1000);
@@ -155,7 +123,7 @@ static void test_array_set_passive_keeps_previous(void **state)
 
 static void test_generation_alternates(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 vals[4], prev[4], gen = ut_gen(f->group);
 	int i;
 
@@ -174,7 +142,7 @@ static void test_generation_alternates(void **state)
 
 static void test_array_shrink_grow(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 big[10], small[4], mid[7], v;
 	__u32 i;
 
@@ -208,7 +176,7 @@ static void test_array_shrink_grow(void **state)
 
 static void test_array_set_limits(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 full[ARR_MAX + 1], dummy = 0;
 	struct ut_snap before = { 0 }, after = { 0 };
 
@@ -236,7 +204,7 @@ static void test_array_set_limits(void **state)
 
 static void test_array_no_len(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v1[5], v2[2], v;
 	__u32 len, idx;
 
@@ -268,7 +236,7 @@ struct odd_val {
 
 static void test_array_odd_value_size(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct odd_val v1[9], v2[4], got;
 	struct abmap *odd;
 	__u32 i;
@@ -291,7 +259,7 @@ static void test_array_odd_value_size(void **state)
 
 static void test_hash_set(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 k1[5] = { 1, 2, 3, 40, 500 }, k2[3] = { 3, 500, 6 }, gone[3] = { 1, 2, 40 };
 	__u64 v1[5] = { 10, 20, 30, 400, 5000 }, v2[3] = { 33, 5555, 66 };
 	__u64 gen0 = ut_gen(f->group);
@@ -320,7 +288,7 @@ static void test_hash_set(void **state)
 /* Live-side key iteration follows the flip; arrays stop at their length. */
 static void test_next_key_live(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 k1[3] = { 7, 8, 9 }, k2[2] = { 100, 200 }, key, next, seen;
 	__u64 v[3] = { 1, 2, 3 };
 	int err;
@@ -363,7 +331,7 @@ static int count_and_fail(void *ctx)
 /* The before_flip hook runs with the passive side written; its error aborts the commit. */
 static void test_before_flip_hook(void **state)
 {
-	struct fixture *unused = *state;
+	struct ut_fixture *unused = *state;
 	int calls = 0;
 	LIBABMAP_OPTS(abmap_group_opts, opts, .before_flip = count_and_fail,
 		      .before_flip_ctx = &calls);
@@ -391,7 +359,7 @@ struct flow_key {
 
 static void test_hash_wide_key(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct flow_key keys[6], other;
 	__u32 vals[6], i, v;
 	struct abmap *h;
@@ -420,7 +388,7 @@ static void test_hash_wide_key(void **state)
  */
 static void test_hash_many_keys(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	enum { N = 300 };
 	__u32 *keys = calloc(N, sizeof(__u32)), i, key;
 	__u64 *vals = calloc(N, sizeof(__u64)), v[2] = { 1, 2 }, val;
@@ -459,7 +427,7 @@ static void test_hash_many_keys(void **state)
 
 static void test_hash_set_limits(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 keys[17], dup[3] = { 4, 5, 4 };
 	__u64 vals[17];
 	struct ut_snap before = { 0 }, after = { 0 };
@@ -489,7 +457,7 @@ static void test_hash_set_limits(void **state)
 
 static void test_pointer_state(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap_pointer ptr;
 	__u64 vals[3] = { 1, 2, 3 };
 
@@ -513,7 +481,7 @@ static void test_pointer_state(void **state)
 
 static void test_two_groups_independent(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap_group *g2 = ut_group_new();
 	struct abmap *a2 = ut_array_new(g2, sizeof(__u64), 4, 0);
 	__u64 vals[2] = { 5, 6 }, other[3] = { 7, 8, 9 }, gen1 = ut_gen(f->group);
@@ -529,7 +497,7 @@ static void test_two_groups_independent(void **state)
 
 static void test_free_structure(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap *extra = ut_array_new(f->group, sizeof(__u64), 4, 0);
 	__u64 vals[2] = { 1, 2 };
 
@@ -543,7 +511,7 @@ static void test_free_structure(void **state)
 
 static void test_bad_input(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v = 0, gen;
 	__u32 key = 0, len;
 	struct abmap_pointer ptr;
@@ -620,26 +588,25 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_group_new_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_next_key_live, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_before_flip_hook, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_array_new_props, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_array_set_flips, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_array_set_passive_keeps_previous, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_generation_alternates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_array_shrink_grow, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_array_set_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_array_no_len, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_array_odd_value_size, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash_set, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash_wide_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash_many_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash_set_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pointer_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_groups_independent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_free_structure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		UT_FIXTURE_TEST(test_group_new_state, setup),
+		UT_FIXTURE_TEST(test_next_key_live, setup),
+		UT_FIXTURE_TEST(test_before_flip_hook, setup),
+		UT_FIXTURE_TEST(test_array_new_props, setup),
+		UT_FIXTURE_TEST(test_array_set_flips, setup),
+		UT_FIXTURE_TEST(test_array_set_passive_keeps_previous, setup),
+		UT_FIXTURE_TEST(test_generation_alternates, setup),
+		UT_FIXTURE_TEST(test_array_shrink_grow, setup),
+		UT_FIXTURE_TEST(test_array_set_limits, setup),
+		UT_FIXTURE_TEST(test_array_no_len, setup),
+		UT_FIXTURE_TEST(test_array_odd_value_size, setup),
+		UT_FIXTURE_TEST(test_hash_set, setup),
+		UT_FIXTURE_TEST(test_hash_wide_key, setup),
+		UT_FIXTURE_TEST(test_hash_many_keys, setup),
+		UT_FIXTURE_TEST(test_hash_set_limits, setup),
+		UT_FIXTURE_TEST(test_pointer_state, setup),
+		UT_FIXTURE_TEST(test_two_groups_independent, setup),
+		UT_FIXTURE_TEST(test_free_structure, setup),
+		UT_FIXTURE_TEST(test_bad_input, setup),
 	};
 
 	ut_main_init();

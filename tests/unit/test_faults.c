@@ -16,71 +16,20 @@
 #define H_KEYS 10
 #define MAX_ROUNDS 5000
 
-struct fixture {
-	struct abmap_group *group;
-	struct abmap *a;
-	struct abmap *b;
-	struct abmap *h;
-};
-
 /* Expected content of the three structures. */
 struct world {
 	struct ut_model a, b, h;
 };
 
-static int fixture_init(struct fixture *f)
-{
-	f->group = abmap_fake_group_new(NULL);
-	if (!f->group)
-		return -1;
-	f->a = abmap_fake_array_new(f->group, sizeof(__u64), A_MAX, 0);
-	f->b = abmap_fake_array_new(f->group, sizeof(__u64), B_MAX, ABMAP_FAKE_NO_LEN);
-	f->h = abmap_fake_hash_new(f->group, sizeof(__u32), sizeof(__u64), H_MAX);
-	if (!f->a || !f->b || !f->h) {
-		abmap_group_free(f->group);
-		f->group = NULL;
-		return -1;
-	}
-	return 0;
-}
-
+/* struct ut_fixture: arr A_MAX (world.a), nolen B_MAX (world.b), hash H_MAX (world.h). */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	if (fixture_init(f)) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	abmap_group_free(f->group);
-	free(f);
-	return 0;
+	return ut_fixture_setup(state, A_MAX, B_MAX, H_MAX);
 }
 
 static const char *op_name(enum abmap_fake_op op)
 {
 	return op == ABMAP_FAKE_WRITE ? "write" : op == ABMAP_FAKE_FLIP ? "flip" : "grace";
-}
-
-static struct abmap_txn *begin(struct abmap_group *group)
-{
-	struct abmap_txn *txn;
-
-	errno = 0;
-	txn = abmap_txn_begin(group);
-	if (!txn)
-		fail_msg("abmap_txn_begin: NULL, errno %d (%s)", errno, strerror(errno));
-	return txn;
 }
 
 static void world_init(struct world *w)
@@ -89,28 +38,28 @@ static void world_init(struct world *w)
 	w->b.len = B_MAX;
 }
 
-static void assert_world_side(struct fixture *f, int side, const struct world *w)
+static void assert_world_side(struct ut_fixture *f, int side, const struct world *w)
 {
-	ut_assert_array_model_side(f->a, side, &w->a);
-	ut_assert_array_model_side(f->b, side, &w->b);
-	ut_assert_hash_model_side(f->h, side, &w->h, H_KEYS);
+	ut_assert_array_model_side(f->arr, side, &w->a);
+	ut_assert_array_model_side(f->nolen, side, &w->b);
+	ut_assert_hash_model_side(f->hash, side, &w->h, H_KEYS);
 }
 
 /* Live side through the fake and through the public readers. */
-static void assert_world_live(struct fixture *f, const struct world *w)
+static void assert_world_live(struct ut_fixture *f, const struct world *w)
 {
 	__u32 k;
 	__u64 v;
 
 	assert_world_side(f, ut_live(f->group), w);
-	ut_assert_array_live(f->group, f->a, w->a.val, A_MAX, w->a.len);
-	ut_assert_array_live(f->group, f->b, w->b.val, B_MAX, B_MAX);
+	ut_assert_array_live(f->group, f->arr, w->a.val, A_MAX, w->a.len);
+	ut_assert_array_live(f->group, f->nolen, w->b.val, B_MAX, B_MAX);
 	for (k = 0; k < H_KEYS; k++) {
 		if (w->h.present[k]) {
-			ut_ok(abmap_hash_get(f->h, &k, &v));
+			ut_ok(abmap_hash_get(f->hash, &k, &v));
 			assert_int_equal(v, w->h.val[k]);
 		} else {
-			ut_assert_ret(abmap_hash_get(f->h, &k, &v), -ENOENT);
+			ut_assert_ret(abmap_hash_get(f->hash, &k, &v), -ENOENT);
 		}
 	}
 }
@@ -120,14 +69,15 @@ static void assert_world_live(struct fixture *f, const struct world *w)
  * down); B changes on even rounds, H on rounds not divisible by 3, so some rounds leave B or H
  * untouched while their passive side is stale.
  */
-static void stage_round(struct abmap_txn *txn, struct fixture *f, unsigned int r, struct world *w)
+static void stage_round(struct abmap_txn *txn, struct ut_fixture *f, unsigned int r,
+			struct world *w)
 {
 	__u64 vals[A_MAX], val;
 	__u32 n = 3 + r % 7, i, key;
 
 	for (i = 0; i < n; i++)
 		vals[i] = (__u64)r * 1000 + i + 1;
-	ut_ok(abmap_txn_array_set(txn, f->a, vals, n));
+	ut_ok(abmap_txn_array_set(txn, f->arr, vals, n));
 	memset(w->a.val, 0, sizeof(w->a.val));
 	memcpy(w->a.val, vals, n * sizeof(__u64));
 	w->a.len = n;
@@ -135,39 +85,39 @@ static void stage_round(struct abmap_txn *txn, struct fixture *f, unsigned int r
 	if (r % 2 == 0) {
 		key = r % B_MAX;
 		val = 7000 + r;
-		ut_ok(abmap_txn_update(txn, f->b, &key, &val));
+		ut_ok(abmap_txn_update(txn, f->nolen, &key, &val));
 		w->b.val[key] = val;
 		key = (r + 3) % B_MAX;
-		ut_ok(abmap_txn_delete(txn, f->b, &key));
+		ut_ok(abmap_txn_delete(txn, f->nolen, &key));
 		w->b.val[key] = 0;
 	}
 
 	if (r % 3) {
 		key = r % H_KEYS;
 		val = 9000 + r;
-		ut_ok(abmap_txn_update(txn, f->h, &key, &val));
+		ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
 		w->h.present[key] = true;
 		w->h.val[key] = val;
 		key = (r + 5) % H_KEYS;
-		ut_ok(abmap_txn_delete(txn, f->h, &key));
+		ut_ok(abmap_txn_delete(txn, f->hash, &key));
 		w->h.present[key] = false;
 		w->h.val[key] = 0;
 	}
 }
 
 /* Give the structures some content. */
-static void start(struct fixture *f, struct world *cur)
+static void start(struct ut_fixture *f, struct world *cur)
 {
 	struct abmap_txn *txn;
 	__u32 key;
 	__u64 val;
 
 	world_init(cur);
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	stage_round(txn, f, 1, cur);
 	for (key = 0; key < H_KEYS; key += 2) {
 		val = 100 + key;
-		ut_ok(abmap_txn_update(txn, f->h, &key, &val));
+		ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
 		cur->h.present[key] = true;
 		cur->h.val[key] = val;
 	}
@@ -179,24 +129,24 @@ static void start(struct fixture *f, struct world *cur)
  * A new group brought to the same state every time: round 1 (start()), then rounds 2..@upto-1
  * committed cleanly, so the passive sides are stale in the ways those rounds leave them.
  */
-static void fresh(struct fixture *f, struct world *cur, unsigned int upto)
+static void fresh(struct ut_fixture *f, struct world *cur, unsigned int upto)
 {
 	struct abmap_txn *txn;
 	unsigned int r;
 
 	abmap_group_free(f->group);
 	memset(f, 0, sizeof(*f));
-	assert_int_equal(fixture_init(f), 0);
+	assert_int_equal(ut_fixture_init(f, A_MAX, B_MAX, H_MAX), 0);
 	start(f, cur);
 	for (r = 2; r < upto; r++) {
-		txn = begin(f->group);
+		txn = ut_txn_begin(f->group);
 		stage_round(txn, f, r, cur);
 		ut_ok(abmap_txn_commit(txn));
 	}
 	assert_world_live(f, cur);
 }
 
-static unsigned long count(struct fixture *f, enum abmap_fake_op op)
+static unsigned long count(struct ut_fixture *f, enum abmap_fake_op op)
 {
 	return abmap_fake_count(f->group, op);
 }
@@ -207,7 +157,7 @@ static unsigned long count(struct fixture *f, enum abmap_fake_op op)
  * (@retry_same) or commit a different transaction that touches only B; both must show exactly
  * the expected content. Returns the number of faults injected.
  */
-static unsigned int commit_fault_loop(struct fixture *f, enum abmap_fake_op op, int err,
+static unsigned int commit_fault_loop(struct ut_fixture *f, enum abmap_fake_op op, int err,
 				      bool retry_same, unsigned int round)
 {
 	struct world cur, next;
@@ -227,7 +177,7 @@ static unsigned int commit_fault_loop(struct fixture *f, enum abmap_fake_op op, 
 		next = cur;
 		ut_ok(abmap_fake_fail(f->group, op, nth, err));
 		c0 = count(f, op);
-		txn = begin(f->group);
+		txn = ut_txn_begin(f->group);
 		stage_round(txn, f, round, &next);
 		errno = 0;
 		ret = abmap_txn_commit(txn);
@@ -269,7 +219,7 @@ static unsigned int commit_fault_loop(struct fixture *f, enum abmap_fake_op op, 
 		}
 
 		/* The lock was released by the failed commit. */
-		txn = begin(f->group);
+		txn = ut_txn_begin(f->group);
 		next = cur;
 		if (retry_same) {
 			/* The same content again, no fault: exactly the new content. */
@@ -278,7 +228,7 @@ static unsigned int commit_fault_loop(struct fixture *f, enum abmap_fake_op op, 
 			/* Something else: the partly written structures are repaired from live. */
 			key = round % B_MAX;
 			val = 123456 + nth;
-			ut_ok(abmap_txn_update(txn, f->b, &key, &val));
+			ut_ok(abmap_txn_update(txn, f->nolen, &key, &val));
 			next.b.val[key] = val;
 		}
 		ut_ok(abmap_txn_commit(txn));
@@ -294,7 +244,7 @@ static unsigned int commit_fault_loop(struct fixture *f, enum abmap_fake_op op, 
 /* Rounds 7, 8, 9: A and H change (B stale); all three change; only A changes (B, H stale). */
 static const unsigned int fault_rounds[] = { 7, 8, 9 };
 
-static void commit_fault_rounds(struct fixture *f, enum abmap_fake_op op, int err, bool retry)
+static void commit_fault_rounds(struct ut_fixture *f, enum abmap_fake_op op, int err, bool retry)
 {
 	unsigned int i, faults;
 
@@ -329,7 +279,7 @@ static void test_commit_flip_fault_other_txn(void **state)
  * Deferred: round @r replaces A (even rounds) or H (odd rounds) with
  * abmap_*_set_and_defer_switchover(). Applies the content to @w; returns the call's result.
  */
-static int defer_round(struct fixture *f, unsigned int r, struct world *w,
+static int defer_round(struct ut_fixture *f, unsigned int r, struct world *w,
 		       struct abmap_switchover **so)
 {
 	__u64 vals[A_MAX];
@@ -342,7 +292,7 @@ static int defer_round(struct fixture *f, unsigned int r, struct world *w,
 		memset(w->a.val, 0, sizeof(w->a.val));
 		memcpy(w->a.val, vals, n * sizeof(__u64));
 		w->a.len = n;
-		return abmap_array_set_and_defer_switchover(f->a, vals, n, so);
+		return abmap_array_set_and_defer_switchover(f->arr, vals, n, so);
 	}
 	keys[0] = r % H_KEYS;
 	keys[1] = (r + 1) % H_KEYS;
@@ -354,15 +304,15 @@ static int defer_round(struct fixture *f, unsigned int r, struct world *w,
 		w->h.present[keys[i]] = true;
 		w->h.val[keys[i]] = vals[i];
 	}
-	return abmap_hash_set_and_defer_switchover(f->h, keys, vals, 3, so);
+	return abmap_hash_set_and_defer_switchover(f->hash, keys, vals, 3, so);
 }
 
-static void assert_deferred_passive(struct fixture *f, unsigned int r, const struct world *w)
+static void assert_deferred_passive(struct ut_fixture *f, unsigned int r, const struct world *w)
 {
 	if (r % 2 == 0)
-		ut_assert_array_model_side(f->a, ut_passive(f->group), &w->a);
+		ut_assert_array_model_side(f->arr, ut_passive(f->group), &w->a);
 	else
-		ut_assert_hash_model_side(f->h, ut_passive(f->group), &w->h, H_KEYS);
+		ut_assert_hash_model_side(f->hash, ut_passive(f->group), &w->h, H_KEYS);
 }
 
 /*
@@ -370,7 +320,7 @@ static void assert_deferred_passive(struct fixture *f, unsigned int r, const str
  * and its switchover. A failed staging leaves nothing pending (retried: flips the content); a
  * failed switchover leaves the change pending (a handle-less commit flips it).
  */
-static unsigned int deferred_fault_loop(struct fixture *f, enum abmap_fake_op op, int err,
+static unsigned int deferred_fault_loop(struct ut_fixture *f, enum abmap_fake_op op, int err,
 					unsigned int round)
 {
 	struct abmap_switchover *so;
@@ -437,7 +387,7 @@ static unsigned int deferred_fault_loop(struct fixture *f, enum abmap_fake_op op
 				assert_int_equal(ut_gen(f->group), gen);
 				assert_world_live(f, &cur);
 				/* A handle-less commit flips the pending change. */
-				txn = begin(f->group);
+				txn = ut_txn_begin(f->group);
 				ut_ok(abmap_txn_commit(txn));
 			} else if (count(f, op) - c0 >= nth) {
 				fail_msg("%s #%u was made to fail, yet the deferred set and its "
@@ -456,7 +406,7 @@ static unsigned int deferred_fault_loop(struct fixture *f, enum abmap_fake_op op
 	return faults;
 }
 
-static void deferred_fault_rounds(struct fixture *f, enum abmap_fake_op op, int err)
+static void deferred_fault_rounds(struct ut_fixture *f, enum abmap_fake_op op, int err)
 {
 	unsigned int i, faults;
 
@@ -484,7 +434,7 @@ static void test_deferred_flip_fault(void **state)
  */
 static void test_cancel_write_fault(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap_switchover *so;
 	struct world cur, next, withdrawn;
 	unsigned int nth, faults = 0, round;
@@ -515,10 +465,10 @@ static void test_cancel_write_fault(void **state)
 
 			/* The next commit touches only B: the rest keeps its live content. */
 			next = cur;
-			txn = begin(f->group);
+			txn = ut_txn_begin(f->group);
 			key = round % B_MAX;
 			val = 555000 + nth;
-			ut_ok(abmap_txn_update(txn, f->b, &key, &val));
+			ut_ok(abmap_txn_update(txn, f->nolen, &key, &val));
 			next.b.val[key] = val;
 			ret = abmap_txn_commit(txn);
 			if (used < nth && ret) {
@@ -526,8 +476,8 @@ static void test_cancel_write_fault(void **state)
 				assert_int_equal(ret, -EIO);
 				assert_int_equal(ut_gen(f->group), gen);
 				assert_world_live(f, &cur);
-				txn = begin(f->group);
-				ut_ok(abmap_txn_update(txn, f->b, &key, &val));
+				txn = ut_txn_begin(f->group);
+				ut_ok(abmap_txn_update(txn, f->nolen, &key, &val));
 				ret = abmap_txn_commit(txn);
 			}
 			ut_ok(ret);
@@ -547,7 +497,7 @@ static void test_cancel_write_fault(void **state)
 /* abmap_hash_set() and abmap_array_set(), one-structure transactions, under write faults. */
 static void test_set_write_fault(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct world cur, next;
 	unsigned int nth, faults = 0;
 	__u32 keys[4], i, n;
@@ -579,7 +529,8 @@ static void test_set_write_fault(void **state)
 			next.a.len = n;
 		}
 		ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_WRITE, nth, -EIO));
-		ret = hash ? abmap_hash_set(f->h, keys, vals, n) : abmap_array_set(f->a, vals, n);
+		ret = hash ? abmap_hash_set(f->hash, keys, vals, n) :
+			     abmap_array_set(f->arr, vals, n);
 		if (ret == 0) {
 			assert_int_equal(ut_gen(f->group), gen + 1);
 			assert_world_live(f, &next);
@@ -590,7 +541,8 @@ static void test_set_write_fault(void **state)
 		assert_int_equal(ret, -EIO);
 		assert_int_equal(ut_gen(f->group), gen);
 		assert_world_live(f, &cur);
-		ut_ok(hash ? abmap_hash_set(f->h, keys, vals, n) : abmap_array_set(f->a, vals, n));
+		ut_ok(hash ? abmap_hash_set(f->hash, keys, vals, n) :
+			     abmap_array_set(f->arr, vals, n));
 		assert_int_equal(ut_gen(f->group), gen + 1);
 		assert_world_live(f, &next);
 		assert_world_side(f, ut_passive(f->group), &cur);
@@ -602,49 +554,49 @@ static void test_set_write_fault(void **state)
 /* The injected error is the one returned, and the operations are counted. */
 static void test_fault_error_and_counts(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 vals[5] = { 1, 2, 3, 4, 5 }, gen = ut_gen(f->group);
 	unsigned long w0, f0;
 
 	w0 = count(f, ABMAP_FAKE_WRITE);
 	f0 = count(f, ABMAP_FAKE_FLIP);
-	ut_ok(abmap_array_set(f->a, vals, 5));
+	ut_ok(abmap_array_set(f->arr, vals, 5));
 	assert_true(count(f, ABMAP_FAKE_WRITE) - w0 >= 5);
 	assert_true(count(f, ABMAP_FAKE_FLIP) - f0 >= 1);
 
 	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_WRITE, 1, -ENOSPC));
 	w0 = count(f, ABMAP_FAKE_WRITE);
-	ut_assert_ret(abmap_array_set(f->a, vals, 2), -ENOSPC);
+	ut_assert_ret(abmap_array_set(f->arr, vals, 2), -ENOSPC);
 	/* The failed write is counted. */
 	assert_true(count(f, ABMAP_FAKE_WRITE) - w0 >= 1);
 	assert_int_equal(ut_gen(f->group), gen + 1);
-	ut_assert_array_live(f->group, f->a, vals, 5, 5);
+	ut_assert_array_live(f->group, f->arr, vals, 5, 5);
 
 	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_FLIP, 1, -EPERM));
-	ut_assert_ret(abmap_array_set(f->a, vals, 3), -EPERM);
+	ut_assert_ret(abmap_array_set(f->arr, vals, 3), -EPERM);
 	assert_int_equal(ut_gen(f->group), gen + 1);
-	ut_assert_array_live(f->group, f->a, vals, 5, 5);
+	ut_assert_array_live(f->group, f->arr, vals, 5, 5);
 
 	/* Faults are one-shot. */
-	ut_ok(abmap_array_set(f->a, vals, 3));
+	ut_ok(abmap_array_set(f->arr, vals, 3));
 	assert_int_equal(ut_gen(f->group), gen + 2);
-	ut_assert_array_live(f->group, f->a, vals, 3, 3);
-	ut_assert_array_side(f->a, ut_passive(f->group), vals, 5, 5);
+	ut_assert_array_live(f->group, f->arr, vals, 3, 3);
+	ut_assert_array_side(f->arr, ut_passive(f->group), vals, 5, 5);
 }
 
 /* A fault on the nth write counts from the call, across several commits. */
 static void test_fault_spans_commits(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[2] = { 1, 2 }, gen;
 	unsigned long w0, per_commit;
 	int ret, i;
 
-	ut_ok(abmap_array_set(f->a, v, 2));
-	ut_ok(abmap_array_set(f->a, v, 2));
+	ut_ok(abmap_array_set(f->arr, v, 2));
+	ut_ok(abmap_array_set(f->arr, v, 2));
 	/* Both sides hold v; one more identical set costs a known number of writes. */
 	w0 = count(f, ABMAP_FAKE_WRITE);
-	ut_ok(abmap_array_set(f->a, v, 2));
+	ut_ok(abmap_array_set(f->arr, v, 2));
 	per_commit = count(f, ABMAP_FAKE_WRITE) - w0;
 	assert_true(per_commit >= 1);
 
@@ -652,7 +604,7 @@ static void test_fault_spans_commits(void **state)
 	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_WRITE, (unsigned int)(per_commit * 3 + 1),
 			      -EIO));
 	for (i = 0; i < 10; i++) {
-		ret = abmap_array_set(f->a, v, 2);
+		ret = abmap_array_set(f->arr, v, 2);
 		if (ret)
 			break;
 	}
@@ -660,7 +612,7 @@ static void test_fault_spans_commits(void **state)
 	/* Commits before the fault went through; the failed one did not flip. */
 	assert_int_equal(ut_gen(f->group), gen + (__u64)i);
 	assert_true(i >= 1);
-	ut_assert_array_live(f->group, f->a, v, 2, 2);
+	ut_assert_array_live(f->group, f->arr, v, 2, 2);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -669,54 +621,54 @@ static void test_fault_spans_commits(void **state)
 
 static void test_grace_before_rewrite(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[4] = { 1, 2, 3, 4 };
 	struct abmap_pointer ptr;
 	unsigned long g0;
 	int i;
 
-	ut_ok(abmap_array_set(f->a, v, 1));
+	ut_ok(abmap_array_set(f->arr, v, 1));
 	/* Each later commit rewrites the side retired by the previous flip: one wait each. */
 	g0 = count(f, ABMAP_FAKE_GRACE);
 	for (i = 2; i <= 4; i++)
-		ut_ok(abmap_array_set(f->a, v, (__u32)i));
+		ut_ok(abmap_array_set(f->arr, v, (__u32)i));
 	if (count(f, ABMAP_FAKE_GRACE) - g0 < 3)
 		fail_msg("3 commits rewriting retired sides waited %lu grace periods",
 			 count(f, ABMAP_FAKE_GRACE) - g0);
-	ut_assert_array_live(f->group, f->a, v, 4, 4);
+	ut_assert_array_live(f->group, f->arr, v, 4, 4);
 
 	/* After an explicit sync the passed grace period is recorded: no second wait. */
 	ut_ok(abmap_group_sync(f->group));
 	ut_ok(abmap_group_state(f->group, &ptr));
 	assert_int_equal(ptr.grace_gen, ptr.generation);
 	g0 = count(f, ABMAP_FAKE_GRACE);
-	ut_ok(abmap_array_set(f->a, v, 2));
+	ut_ok(abmap_array_set(f->arr, v, 2));
 	assert_int_equal(count(f, ABMAP_FAKE_GRACE) - g0, 0);
-	ut_assert_array_live(f->group, f->a, v, 2, 2);
+	ut_assert_array_live(f->group, f->arr, v, 2, 2);
 }
 
 static void test_grace_fault(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[3] = { 7, 8, 9 }, gen;
 	unsigned long w0;
 
-	ut_ok(abmap_array_set(f->a, v, 1));
+	ut_ok(abmap_array_set(f->arr, v, 1));
 	gen = ut_gen(f->group);
 
 	/* The wait before writing fails: nothing written, nothing flipped. */
 	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_GRACE, 1, -EINTR));
 	w0 = count(f, ABMAP_FAKE_WRITE);
-	ut_assert_ret(abmap_array_set(f->a, v, 3), -EINTR);
+	ut_assert_ret(abmap_array_set(f->arr, v, 3), -EINTR);
 	assert_int_equal(ut_gen(f->group), gen);
-	ut_assert_array_live(f->group, f->a, v, 1, 1);
+	ut_assert_array_live(f->group, f->arr, v, 1, 1);
 	assert_int_equal(count(f, ABMAP_FAKE_WRITE) - w0, 0);
 
 	/* The next writer waits again and succeeds. */
-	ut_ok(abmap_array_set(f->a, v, 3));
+	ut_ok(abmap_array_set(f->arr, v, 3));
 	assert_int_equal(ut_gen(f->group), gen + 1);
-	ut_assert_array_live(f->group, f->a, v, 3, 3);
-	ut_assert_array_side(f->a, ut_passive(f->group), v, 1, 1);
+	ut_assert_array_live(f->group, f->arr, v, 3, 3);
+	ut_assert_array_side(f->arr, ut_passive(f->group), v, 1, 1);
 
 	/* abmap_group_sync() reports a failed wait, and succeeds when asked again. */
 	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_GRACE, 1, -EINTR));
@@ -748,19 +700,19 @@ static void test_unsafe_no_grace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_commit_write_fault_retry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_write_fault_other_txn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_flip_fault_retry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_flip_fault_other_txn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deferred_write_fault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deferred_flip_fault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_write_fault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_write_fault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_error_and_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_spans_commits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_grace_before_rewrite, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_grace_fault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsafe_no_grace, setup, teardown),
+		UT_FIXTURE_TEST(test_commit_write_fault_retry, setup),
+		UT_FIXTURE_TEST(test_commit_write_fault_other_txn, setup),
+		UT_FIXTURE_TEST(test_commit_flip_fault_retry, setup),
+		UT_FIXTURE_TEST(test_commit_flip_fault_other_txn, setup),
+		UT_FIXTURE_TEST(test_deferred_write_fault, setup),
+		UT_FIXTURE_TEST(test_deferred_flip_fault, setup),
+		UT_FIXTURE_TEST(test_cancel_write_fault, setup),
+		UT_FIXTURE_TEST(test_set_write_fault, setup),
+		UT_FIXTURE_TEST(test_fault_error_and_counts, setup),
+		UT_FIXTURE_TEST(test_fault_spans_commits, setup),
+		UT_FIXTURE_TEST(test_grace_before_rewrite, setup),
+		UT_FIXTURE_TEST(test_grace_fault, setup),
+		UT_FIXTURE_TEST(test_unsafe_no_grace, setup),
 	};
 
 	ut_main_init();

@@ -10,57 +10,14 @@
 #define NOLEN_MAX 8
 #define HASH_MAX 16
 
-struct fixture {
-	struct abmap_group *group;
-	struct abmap *arr;   /* u64, ARR_MAX, length map */
-	struct abmap *nolen; /* u64, NOLEN_MAX, no length map */
-	struct abmap *hash;  /* u32 -> u64, HASH_MAX */
-};
-
+/* struct ut_fixture: arr ARR_MAX, nolen NOLEN_MAX, hash HASH_MAX entries. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->group = abmap_fake_group_new(NULL);
-	if (!f->group)
-		goto err;
-	f->arr = abmap_fake_array_new(f->group, sizeof(__u64), ARR_MAX, 0);
-	f->nolen = abmap_fake_array_new(f->group, sizeof(__u64), NOLEN_MAX, ABMAP_FAKE_NO_LEN);
-	f->hash = abmap_fake_hash_new(f->group, sizeof(__u32), sizeof(__u64), HASH_MAX);
-	if (!f->arr || !f->nolen || !f->hash)
-		goto err;
-	*state = f;
-	return 0;
-err:
-	abmap_group_free(f->group);
-	free(f);
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	abmap_group_free(f->group);
-	free(f);
-	return 0;
-}
-
-static struct abmap_txn *begin(struct abmap_group *group)
-{
-	struct abmap_txn *txn;
-
-	errno = 0;
-	txn = abmap_txn_begin(group);
-	if (!txn)
-		fail_msg("abmap_txn_begin: NULL, errno %d (%s)", errno, strerror(errno));
-	return txn;
+	return ut_fixture_setup(state, ARR_MAX, NOLEN_MAX, HASH_MAX);
 }
 
 /* Snapshot of everything in the fixture: generation, both sides of every structure. */
-static void snap_all(struct fixture *f, struct ut_snap *snap)
+static void snap_all(struct ut_fixture *f, struct ut_snap *snap)
 {
 	__u32 keys[UT_MODEL_KEYS], i;
 
@@ -74,7 +31,7 @@ static void snap_all(struct fixture *f, struct ut_snap *snap)
 
 static void test_multi_commit(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a0[4], a1[6], n0[NOLEN_MAX], n1[NOLEN_MAX], hv0[3] = { 100, 200, 300 };
 	__u64 hv1[3] = { 222, 777, 999 }, v = 9999, gen0;
 	__u32 hk0[3] = { 1, 2, 3 }, hk1[3] = { 2, 7, 9 }, hgone[2] = { 1, 3 }, idx = 3;
@@ -90,7 +47,7 @@ static void test_multi_commit(void **state)
 	ut_ok(abmap_hash_set(f->hash, hk0, hv0, 3));
 	gen0 = ut_gen(f->group);
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, a1, 6));
 	ut_ok(abmap_txn_update(txn, f->nolen, &idx, &v));
 	ut_ok(abmap_txn_hash_set(txn, f->hash, hk1, hv1, 3));
@@ -117,7 +74,7 @@ static void test_multi_commit(void **state)
 
 static void test_untouched_synced(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 x1[6], x2[3], hv1[3] = { 10, 20, 30 }, hv2[2] = { 33, 44 }, v = 42;
 	__u32 hk1[3] = { 1, 2, 3 }, hk2[2] = { 3, 4 }, gone[2] = { 1, 2 }, idx = 0;
 	__u64 n[NOLEN_MAX] = { 0 };
@@ -130,7 +87,7 @@ static void test_untouched_synced(void **state)
 	ut_ok(abmap_hash_set(f->hash, hk1, hv1, 3));
 
 	/* Change both in the last flip: their passive sides now hold stale content. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, x2, 3));
 	ut_ok(abmap_txn_hash_set(txn, f->hash, hk2, hv2, 2));
 	ut_ok(abmap_txn_commit(txn));
@@ -139,7 +96,7 @@ static void test_untouched_synced(void **state)
 
 	for (round = 0; round < 3; round++) {
 		/* A transaction touching only another structure. */
-		txn = begin(f->group);
+		txn = ut_txn_begin(f->group);
 		v = 42 + (__u64)round;
 		n[0] = v;
 		ut_ok(abmap_txn_update(txn, f->nolen, &idx, &v));
@@ -161,7 +118,7 @@ static void test_untouched_synced(void **state)
 
 static void commit_update(struct abmap_group *group, struct abmap *map, __u32 key, __u64 val)
 {
-	struct abmap_txn *txn = begin(group);
+	struct abmap_txn *txn = ut_txn_begin(group);
 
 	ut_ok(abmap_txn_update(txn, map, &key, &val));
 	ut_ok(abmap_txn_commit(txn));
@@ -169,7 +126,7 @@ static void commit_update(struct abmap_group *group, struct abmap *map, __u32 ke
 
 static void commit_delete(struct abmap_group *group, struct abmap *map, __u32 key)
 {
-	struct abmap_txn *txn = begin(group);
+	struct abmap_txn *txn = ut_txn_begin(group);
 
 	ut_ok(abmap_txn_delete(txn, map, &key));
 	ut_ok(abmap_txn_commit(txn));
@@ -177,7 +134,7 @@ static void commit_delete(struct abmap_group *group, struct abmap *map, __u32 ke
 
 static void test_update_grows_array(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[3] = { 1, 2, 3 }, want[ARR_MAX] = { 1, 2, 3 }, before[ARR_MAX];
 	struct abmap_txn *txn;
 	__u32 idx;
@@ -208,7 +165,7 @@ static void test_update_grows_array(void **state)
 	ut_assert_array_live(f->group, f->arr, want, ARR_MAX, ARR_MAX);
 
 	/* Past max_entries: refused. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	idx = ARR_MAX;
 	ut_assert_fails(abmap_txn_update(txn, f->arr, &idx, &val));
 	abmap_txn_abort(txn);
@@ -217,7 +174,7 @@ static void test_update_grows_array(void **state)
 
 static void test_grow_after_shrink(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 big[10], small[3] = { 7, 8, 9 }, want[ARR_MAX] = { 7, 8, 9 };
 
 	ut_fill_u64(big, 10, 100);
@@ -240,7 +197,7 @@ static void test_grow_after_shrink(void **state)
 
 static void test_delete_array(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[6], want[ARR_MAX] = { 0 }, n[NOLEN_MAX], x = 123;
 	__u32 idx;
 
@@ -275,7 +232,7 @@ static void test_delete_array(void **state)
 
 static void test_hash_update_delete(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 k0[3] = { 1, 2, 3 }, k1[3] = { 2, 3, 4 }, absent[2] = { 1, 99 }, key;
 	__u64 v0[3] = { 10, 20, 30 }, v1[3] = { 22, 30, 40 }, val;
 	struct abmap_txn *txn;
@@ -284,7 +241,7 @@ static void test_hash_update_delete(void **state)
 	ut_ok(abmap_hash_set(f->hash, k0, v0, 3));
 	gen = ut_gen(f->group);
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	key = 2;
 	val = 22;
 	ut_ok(abmap_txn_update(txn, f->hash, &key, &val)); /* overwrite */
@@ -318,13 +275,13 @@ static void test_hash_update_delete(void **state)
 
 static void test_ops_in_order(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[4] = { 1, 2, 3, 4 }, w[2] = { 70, 71 }, want[ARR_MAX] = { 1, 111, 0, 4, 0, 555 };
 	__u32 hk[2] = { 1, 2 }, key, gone[1] = { 2 }, hk_want[3] = { 1, 3 };
 	__u64 hv[2] = { 10, 20 }, val, hv_want[3] = { 11, 33 };
 	struct abmap_txn *txn;
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, v, 4));
 	key = 1;
 	val = 111;
@@ -354,7 +311,7 @@ static void test_ops_in_order(void **state)
 	ut_assert_hash_live_absent(f->group, f->hash, gone, 1);
 
 	/* A whole set after updates replaces them; the last whole set wins. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	key = 9;
 	val = 999;
 	ut_ok(abmap_txn_update(txn, f->arr, &key, &val));
@@ -366,7 +323,7 @@ static void test_ops_in_order(void **state)
 
 static void test_abort(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a[5] = { 1, 2, 3, 4, 5 }, b[2] = { 8, 9 }, hv[2] = { 10, 20 }, val = 77;
 	__u32 hk[2] = { 1, 2 }, key = 3;
 	struct ut_snap s0 = { 0 }, s2 = { 0 };
@@ -376,7 +333,7 @@ static void test_abort(void **state)
 	ut_ok(abmap_hash_set(f->hash, hk, hv, 2));
 	snap_all(f, &s0);
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, b, 2));
 	ut_ok(abmap_txn_update(txn, f->nolen, &key, &val));
 	ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
@@ -394,7 +351,7 @@ static void test_abort(void **state)
 	abmap_txn_abort(NULL);
 
 	/* The lock was released: a new transaction starts and commits. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, b, 2));
 	ut_ok(abmap_txn_commit(txn));
 	ut_assert_array_live(f->group, f->arr, b, 2, 2);
@@ -409,7 +366,7 @@ static void clobber(void *p, size_t n)
 }
 
 /* Stage from this frame's stack; the frame is gone (and reused) by the time of the commit. */
-static void stage_from_stack(struct abmap_txn *txn, struct fixture *f)
+static void stage_from_stack(struct abmap_txn *txn, struct ut_fixture *f)
 {
 	__u64 a[4] = { 41, 42, 43, 44 }, hv[2] = { 401, 402 }, val = 4444;
 	__u32 hk[2] = { 4, 5 }, key = 2;
@@ -435,13 +392,13 @@ static void scribble_stack(void)
 
 static void test_staged_data_copied(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a[4] = { 41, 42, 43, 44 }, hv[2] = { 401, 402 }, n[NOLEN_MAX] = { 0, 0, 4444 };
 	__u64 b[3] = { 5, 6, 7 }, val = 6;
 	__u32 hk[2] = { 4, 5 }, key = 1;
 	struct abmap_txn *txn;
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	stage_from_stack(txn, f);
 	scribble_stack();
 	ut_ok(abmap_txn_commit(txn));
@@ -450,7 +407,7 @@ static void test_staged_data_copied(void **state)
 	ut_assert_array_live(f->group, f->nolen, n, NOLEN_MAX, NOLEN_MAX);
 
 	/* Buffers of this frame, overwritten before the commit. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, b, 3));
 	ut_ok(abmap_txn_update(txn, f->nolen, &key, &val));
 	clobber(b, sizeof(b));
@@ -467,11 +424,11 @@ static void test_staged_data_copied(void **state)
 
 static void test_second_writer_busy(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v[2] = { 1, 2 }, gen = ut_gen(f->group);
 	struct abmap_txn *txn, *txn2;
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_assert_null_errno(abmap_txn_begin(f->group), EBUSY);
 	/* A one-structure set is a transaction too. */
 	ut_assert_ret(abmap_array_set(f->arr, v, 2), -EBUSY);
@@ -480,11 +437,11 @@ static void test_second_writer_busy(void **state)
 	abmap_txn_abort(txn);
 
 	/* Released by abort. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_array_set(txn, f->arr, v, 2));
 	ut_ok(abmap_txn_commit(txn));
 	/* Released by commit. */
-	txn2 = begin(f->group);
+	txn2 = ut_txn_begin(f->group);
 	abmap_txn_abort(txn2);
 	ut_ok(abmap_array_set(f->arr, v, 1));
 	ut_assert_array_live(f->group, f->arr, v, 1, 1);
@@ -492,7 +449,7 @@ static void test_second_writer_busy(void **state)
 
 static void test_stage_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 vals[ARR_MAX + 2] = { 0 }, v = 1;
 	__u32 keys[HASH_MAX + 1], dup[3] = { 4, 5, 4 }, key = 0, idx = ARR_MAX;
 	struct ut_snap s0 = { 0 }, s1 = { 0 };
@@ -502,7 +459,7 @@ static void test_stage_errors(void **state)
 	for (i = 0; i < HASH_MAX + 1; i++)
 		keys[i] = i;
 	snap_all(f, &s0);
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 
 	ut_assert_ret(abmap_txn_array_set(txn, f->arr, vals, ARR_MAX + 1), -E2BIG);
 	ut_assert_ret(abmap_txn_array_set(txn, f->nolen, vals, NOLEN_MAX + 1), -E2BIG);
@@ -540,7 +497,7 @@ static void test_stage_errors(void **state)
 
 static void test_foreign_group(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap_group *g2 = ut_group_new();
 	struct abmap *a2 = ut_array_new(g2, sizeof(__u64), 4, 0);
 	struct abmap *h2 = ut_hash_new(g2, sizeof(__u32), sizeof(__u64), 4);
@@ -548,7 +505,7 @@ static void test_foreign_group(void **state)
 	__u32 key = 1, keys[2] = { 1, 2 };
 	struct abmap_txn *txn;
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_assert_ret(abmap_txn_update(txn, a2, &key, &v), -EINVAL);
 	ut_assert_ret(abmap_txn_update(txn, h2, &key, &v), -EINVAL);
 	ut_assert_ret(abmap_txn_delete(txn, h2, &key), -EINVAL);
@@ -567,7 +524,7 @@ static void test_foreign_group(void **state)
 
 static void test_hash_full(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u32 keys[HASH_MAX], key, i;
 	__u64 vals[HASH_MAX], val, gen;
 	struct ut_snap s0 = { 0 }, s1 = { 0 };
@@ -583,7 +540,7 @@ static void test_hash_full(void **state)
 	snap_all(f, &s0);
 
 	/* One key too many: refused when staged or when committed; nothing becomes live. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	key = 20;
 	val = 2000;
 	ret = abmap_txn_update(txn, f->hash, &key, &val);
@@ -602,7 +559,7 @@ static void test_hash_full(void **state)
 	}
 
 	/* Delete one, insert one: fits. */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	key = 0;
 	ut_ok(abmap_txn_delete(txn, f->hash, &key));
 	key = 20;
@@ -620,12 +577,12 @@ static void test_hash_full(void **state)
 
 static void test_free_busy(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 v = 3;
 	__u32 key = 0;
 	struct abmap_txn *txn;
 
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_update(txn, f->arr, &key, &v));
 	ut_assert_ret(abmap_free(f->arr), -EBUSY);
 	abmap_txn_abort(txn);
@@ -636,14 +593,14 @@ static void test_free_busy(void **state)
 
 static void test_empty_commit(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	__u64 a[3] = { 3, 2, 1 };
 	struct abmap_txn *txn;
 	__u64 gen;
 
 	ut_ok(abmap_array_set(f->arr, a, 3));
 	gen = ut_gen(f->group);
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_commit(txn));
 	assert_true(ut_gen(f->group) == gen || ut_gen(f->group) == gen + 1);
 	ut_assert_array_live(f->group, f->arr, a, 3, 3);
@@ -678,7 +635,7 @@ static void assert_many_hash_side(struct abmap *h, int side, const bool *present
  */
 static void test_many_updates_then_small(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap *arr = ut_array_new(f->group, sizeof(__u64), MANY, 0);
 	struct abmap *h = ut_hash_new(f->group, sizeof(__u32), sizeof(__u64), MANY);
 	__u64 *aval = calloc(MANY, sizeof(__u64)), *hval = calloc(MANY_KEYS, sizeof(__u64));
@@ -697,7 +654,7 @@ static void test_many_updates_then_small(void **state)
 		hpresent[i * 3] = true;
 	}
 	ut_ok(abmap_array_set(arr, aval, 50));
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	ut_ok(abmap_txn_hash_set(txn, h, keys, hval, 0));
 	for (i = 0; i < 50; i++)
 		ut_ok(abmap_txn_update(txn, h, &keys[i], &hval[keys[i]]));
@@ -712,7 +669,7 @@ static void test_many_updates_then_small(void **state)
 	 * 150 array updates (growing it), 120 hash inserts or overwrites (170 keys at most), 40
 	 * deletes.
 	 */
-	txn = begin(f->group);
+	txn = ut_txn_begin(f->group);
 	for (i = 0; i < 150; i++) {
 		key = (i * 37 + 5) % MANY;
 		val = 0x100000 + i;
@@ -770,7 +727,7 @@ static unsigned long writes(struct abmap_group *group)
 
 static void test_incremental_array(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap *big = ut_array_new(f->group, sizeof(__u32), BIG, 0);
 	__u32 *model = calloc(BIG, sizeof(__u32)), *prev = calloc(BIG, sizeof(__u32));
 	unsigned long c0, delta;
@@ -795,7 +752,7 @@ static void test_incremental_array(void **state)
 		memcpy(prev, model, BIG * sizeof(__u32));
 		model[idx] = val;
 		c0 = writes(f->group);
-		txn = begin(f->group);
+		txn = ut_txn_begin(f->group);
 		ut_ok(abmap_txn_update(txn, big, &idx, &val));
 		ut_ok(abmap_txn_commit(txn));
 		delta = writes(f->group) - c0;
@@ -813,7 +770,7 @@ static void test_incremental_array(void **state)
 
 static void test_incremental_neighbour(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap *big = ut_array_new(f->group, sizeof(__u32), BIG, 0);
 	__u32 *model = calloc(BIG, sizeof(__u32));
 	unsigned long c0, delta;
@@ -827,7 +784,7 @@ static void test_incremental_neighbour(void **state)
 	ut_ok(abmap_array_set(big, model, BIG));
 	/* Warm-up: replays the whole set once. */
 	{
-		struct abmap_txn *txn = begin(f->group);
+		struct abmap_txn *txn = ut_txn_begin(f->group);
 
 		ut_ok(abmap_txn_update(txn, big, &idx, &val));
 		ut_ok(abmap_txn_commit(txn));
@@ -852,7 +809,7 @@ static void test_incremental_neighbour(void **state)
 
 static void test_incremental_hash(void **state)
 {
-	struct fixture *f = *state;
+	struct ut_fixture *f = *state;
 	struct abmap *h = ut_hash_new(f->group, sizeof(__u32), sizeof(__u64), BIG);
 	__u32 *keys = calloc(BIG, sizeof(__u32)), i, key;
 	__u64 *vals = calloc(BIG, sizeof(__u64)), val;
@@ -871,7 +828,7 @@ static void test_incremental_hash(void **state)
 
 	for (i = 1; i < 21; i++) {
 		c0 = writes(f->group);
-		txn = begin(f->group);
+		txn = ut_txn_begin(f->group);
 		key = keys[i * 37 % BIG];
 		if (i % 3 == 0) {
 			/* Delete, then insert again two commits later. */
@@ -899,25 +856,25 @@ static void test_incremental_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_multi_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_untouched_synced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update_grows_array, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_grow_after_shrink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_array, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash_update_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ops_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_staged_data_copied, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_writer_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stage_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_free_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_updates_then_small, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incremental_array, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incremental_neighbour, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incremental_hash, setup, teardown),
+		UT_FIXTURE_TEST(test_multi_commit, setup),
+		UT_FIXTURE_TEST(test_untouched_synced, setup),
+		UT_FIXTURE_TEST(test_update_grows_array, setup),
+		UT_FIXTURE_TEST(test_grow_after_shrink, setup),
+		UT_FIXTURE_TEST(test_delete_array, setup),
+		UT_FIXTURE_TEST(test_hash_update_delete, setup),
+		UT_FIXTURE_TEST(test_ops_in_order, setup),
+		UT_FIXTURE_TEST(test_abort, setup),
+		UT_FIXTURE_TEST(test_staged_data_copied, setup),
+		UT_FIXTURE_TEST(test_second_writer_busy, setup),
+		UT_FIXTURE_TEST(test_stage_errors, setup),
+		UT_FIXTURE_TEST(test_foreign_group, setup),
+		UT_FIXTURE_TEST(test_hash_full, setup),
+		UT_FIXTURE_TEST(test_free_busy, setup),
+		UT_FIXTURE_TEST(test_empty_commit, setup),
+		UT_FIXTURE_TEST(test_many_updates_then_small, setup),
+		UT_FIXTURE_TEST(test_incremental_array, setup),
+		UT_FIXTURE_TEST(test_incremental_neighbour, setup),
+		UT_FIXTURE_TEST(test_incremental_hash, setup),
 	};
 
 	ut_main_init();

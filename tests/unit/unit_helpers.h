@@ -145,6 +145,76 @@ static inline int ut_passive(struct abmap_group *group)
 	return !ut_live(group);
 }
 
+/* abmap_txn_begin(), asserting success. */
+static inline struct abmap_txn *ut_txn_begin(struct abmap_group *group)
+{
+	struct abmap_txn *txn;
+
+	errno = 0;
+	txn = abmap_txn_begin(group);
+	if (!txn)
+		fail_msg("abmap_txn_begin: NULL, errno %d (%s)", errno, strerror(errno));
+	return txn;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The common fixture: one fake group holding a u64 array with a length map, a u64 array without
+ * one and a u32 -> u64 hash.
+ */
+
+struct ut_fixture {
+	struct abmap_group *group;
+	struct abmap *arr;   /* u64, length map */
+	struct abmap *nolen; /* u64, no length map (ABMAP_FAKE_NO_LEN) */
+	struct abmap *hash;  /* u32 -> u64 */
+};
+
+/* Create the fixture's group and structures: 0, or -1 with nothing left allocated. */
+static inline int ut_fixture_init(struct ut_fixture *f, __u32 arr_max, __u32 nolen_max,
+				  __u32 hash_max)
+{
+	f->group = abmap_fake_group_new(NULL);
+	if (!f->group)
+		return -1;
+	f->arr = abmap_fake_array_new(f->group, sizeof(__u64), arr_max, 0);
+	f->nolen = abmap_fake_array_new(f->group, sizeof(__u64), nolen_max, ABMAP_FAKE_NO_LEN);
+	f->hash = abmap_fake_hash_new(f->group, sizeof(__u32), sizeof(__u64), hash_max);
+	if (!f->arr || !f->nolen || !f->hash) {
+		abmap_group_free(f->group);
+		f->group = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Body of a cmocka setup: a new fixture in *@state. */
+static inline int ut_fixture_setup(void **state, __u32 arr_max, __u32 nolen_max, __u32 hash_max)
+{
+	struct ut_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	if (ut_fixture_init(f, arr_max, nolen_max, hash_max)) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+/* cmocka teardown of a fixture made by ut_fixture_setup(). */
+static inline int ut_fixture_teardown(void **state)
+{
+	struct ut_fixture *f = *state;
+
+	abmap_group_free(f->group);
+	free(f);
+	return 0;
+}
+
+/* Register test @f on a fixture made by @setup (a caller of ut_fixture_setup()). */
+#define UT_FIXTURE_TEST(f, setup) cmocka_unit_test_setup_teardown(f, setup, ut_fixture_teardown)
+
 /* ---------------------------------------------------------------------------------------------
  * Arrays: @vals holds @n values of the structure's value size.
  */
