@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * udplb data plane: an XDP and a tc entry point sharing one decision path.
+ * udplb data plane: an XDP and a tc entry point sharing one decision path, udplb_decide().
  *
  *	parse      Ethernet, at most one 802.1Q/802.1AD tag, IPv4 (any IHL), UDP; every access is
- *	           bounds-checked and anything else passes untouched
+ *	           bounds-checked and anything else passes untouched (udplb_parse())
  *	classify   VIP prefilter bitmap, then the VIP hash; lengths, fragments, TTL
+ *	           (udplb_classify())
  *	choose     conntrack (LRU, 5-tuple -> stable backend id + identity), else the VIP's Maglev
  *	           ring indexed by the flow hash; new choices are written back to conntrack
+ *	           (udplb_pick_backend())
  *	forward    DSR (rewrite MACs, back out of the ingress device) or IP-in-IP to the backend;
  *	           a backend without a stored MAC is resolved with bpf_fib_lookup()
+ *	           (udplb_set_next_hop(), then the entry point's udplb_{xdp,tc}_forward())
  *
  * The configuration (vips, vip_filter, backends, ring) is one libabmap group: the pointer
  * "udplb_ptr" is read once per packet and that snapshot serves every lookup, so a packet never
@@ -239,6 +242,16 @@ struct udplb_verdict {
 	__u8 smac[ETH_ALEN];
 };
 
+/* A UDP packet udplb_parse() accepted: every header lies within the frame. */
+struct udplb_pkt {
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct udphdr *udp;
+	__u32 ihl;	  /* IPv4 header length in bytes */
+	bool more_frags;  /* MF set: the first fragment of a datagram (later ones are not parsed) */
+	bool bad_lengths; /* the IPv4 or UDP length does not fit the frame */
+};
+
 static __always_inline void udplb_set(struct udplb_verdict *v, __u32 reason, __u8 action,
 				      __u32 extra)
 {
@@ -257,7 +270,199 @@ static __always_inline void udplb_reject(struct udplb_verdict *v, __u32 reason,
 		udplb_set(v, reason, UDPLB_ACT_PASS, UDPLB_R_NONE);
 }
 
-/* Is conntrack's choice still valid in this snapshot? */
+/*
+ * Parsing: each step returns false once the packet is not ours to balance, with v->reason set
+ * (the packet passes: v->action is still UDPLB_ACT_PASS).
+ */
+
+/* Ethernet and at most one 802.1Q/802.1AD tag in front of IPv4. Sets pkt->eth, pkt->iph. */
+static __always_inline bool udplb_parse_eth(void *data, void *data_end, struct udplb_pkt *pkt,
+					    struct udplb_verdict *v)
+{
+	struct ethhdr *eth = data;
+	struct udplb_vlan_hdr *vh;
+	__u32 l2 = sizeof(*eth);
+	__be16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		goto truncated;
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		vh = (void *)(eth + 1);
+		if ((void *)(vh + 1) > data_end)
+			goto truncated;
+		proto = vh->encap_proto;
+		l2 += sizeof(*vh);
+		v->vlan = 1;
+	}
+	if (proto != bpf_htons(ETH_P_IP)) {
+		v->reason = UDPLB_R_NOT_IP;
+		return false;
+	}
+	pkt->eth = eth;
+	pkt->iph = data + l2;
+	return true;
+
+truncated:
+	v->reason = UDPLB_R_TRUNCATED;
+	return false;
+}
+
+/* IPv4 header (any IHL) of a UDP datagram's first or only fragment. Sets pkt->ihl. */
+static __always_inline bool udplb_parse_ipv4(void *data_end, struct udplb_pkt *pkt,
+					     struct udplb_verdict *v)
+{
+	struct iphdr *iph = pkt->iph;
+
+	if ((void *)(iph + 1) > data_end)
+		goto truncated;
+	if (iph->version != 4) {
+		v->reason = UDPLB_R_NOT_IP;
+		return false;
+	}
+	pkt->ihl = iph->ihl * 4;
+	if (pkt->ihl < sizeof(*iph))
+		goto truncated;
+	if (iph->protocol != IPPROTO_UDP) {
+		v->reason = UDPLB_R_NOT_UDP;
+		return false;
+	}
+	/* Not the first fragment: no UDP header, so no VIP:port to match. Passed, counted. */
+	if (iph->frag_off & bpf_htons(UDPLB_IP_OFFSET)) {
+		v->reason = UDPLB_R_FRAGMENT;
+		return false;
+	}
+	pkt->more_frags = iph->frag_off & bpf_htons(UDPLB_IP_MF);
+	return true;
+
+truncated:
+	v->reason = UDPLB_R_TRUNCATED;
+	return false;
+}
+
+/*
+ * Do the IPv4 and UDP lengths fit the frame? Trailing Ethernet padding is fine. The UDP length
+ * of a first fragment covers the whole datagram, so only an unfragmented one is checked.
+ */
+static __always_inline bool udplb_bad_lengths(const struct udplb_pkt *pkt, void *data_end)
+{
+	__u32 tot = bpf_ntohs(pkt->iph->tot_len);
+	__u32 avail = data_end - (void *)pkt->iph;
+	__u32 ulen;
+
+	if (tot < pkt->ihl + sizeof(struct udphdr) || tot > avail)
+		return true;
+	if (pkt->more_frags)
+		return false;
+	ulen = bpf_ntohs(pkt->udp->len);
+	/* As udp_rcv(): the UDP length may be shorter than the IP payload, not longer. */
+	return ulen < sizeof(struct udphdr) || ulen > tot - pkt->ihl;
+}
+
+/* Locate the headers of an IPv4 UDP packet and check its lengths. Never writes the packet. */
+static __always_inline bool udplb_parse(void *data, void *data_end, struct udplb_pkt *pkt,
+					struct udplb_verdict *v)
+{
+	if (!udplb_parse_eth(data, data_end, pkt, v) || !udplb_parse_ipv4(data_end, pkt, v))
+		return false;
+	pkt->udp = (void *)pkt->iph + pkt->ihl;
+	if ((void *)(pkt->udp + 1) > data_end) {
+		v->reason = UDPLB_R_TRUNCATED;
+		return false;
+	}
+	pkt->bad_lengths = udplb_bad_lengths(pkt, data_end);
+	return true;
+}
+
+/*
+ * Classification. @snap is the packet's one snapshot of the configuration; it is writable only
+ * for udplb_resnap().
+ */
+
+/*
+ * The VIP @pkt is addressed to, or NULL. Most misses end at the prefilter bit, an inlined array
+ * read, without the hash lookup (a call).
+ */
+static __always_inline struct udplb_vip *udplb_find_vip(struct abmap_snapshot *snap,
+							const struct udplb_pkt *pkt)
+{
+	__u32 bit = udplb_filter_bit(pkt->iph->daddr, pkt->udp->dest);
+	struct udplb_vip_key key = {};
+	__u32 word = bit / 64;
+	__u64 *filter;
+
+	udplb_resnap(snap);
+	filter = abmap_lookup(snap, vip_filter, &word);
+	if (!filter || !((*filter >> (bit & 63)) & 1))
+		return NULL;
+	key.addr = pkt->iph->daddr;
+	key.port = pkt->udp->dest;
+	key.proto = IPPROTO_UDP;
+	udplb_resnap(snap);
+	return abmap_lookup(snap, vips, &key);
+}
+
+/* May @pkt go to a backend of @vip? If not, sets the verdict (pass, or drop per VIP flags). */
+static __always_inline bool udplb_may_forward(const struct udplb_pkt *pkt,
+					      const struct udplb_vip *vip, struct udplb_verdict *v)
+{
+	if (pkt->bad_lengths) {
+		udplb_reject(v, UDPLB_R_TRUNCATED, vip, UDPLB_VIP_F_DROP_INVALID);
+		return false;
+	}
+	if (pkt->more_frags) {
+		udplb_reject(v, UDPLB_R_FRAGMENT, vip, UDPLB_VIP_F_DROP_FRAGS);
+		return false;
+	}
+	if (pkt->iph->ttl <= 1) {
+		v->reason = UDPLB_R_TTL;
+		return false;
+	}
+	if (vip->fwd != UDPLB_FWD_DSR && vip->fwd != UDPLB_FWD_IPIP) {
+		v->reason = UDPLB_R_ERROR;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The VIP to balance @pkt across, counted in its vip_stats whatever becomes of the packet; or
+ * NULL with the verdict set.
+ */
+static __always_inline struct udplb_vip *udplb_classify(struct abmap_snapshot *snap,
+							const struct udplb_pkt *pkt, __u32 len,
+							struct udplb_verdict *v)
+{
+	struct udplb_vip *vip = udplb_find_vip(snap, pkt);
+
+	if (!vip) {
+		/* An inconsistent packet is TRUNCATED whatever its destination. */
+		v->reason = pkt->bad_lengths ? UDPLB_R_TRUNCATED : UDPLB_R_NOT_VIP;
+		return NULL;
+	}
+	udplb_count_vip(vip->id, len);
+	return udplb_may_forward(pkt, vip, v) ? vip : NULL;
+}
+
+/*
+ * Backend choice. Each lookup returns the backend and its stable id in @id, or NULL.
+ */
+
+static __always_inline void udplb_flow_of(const struct udplb_pkt *pkt, struct udplb_flow *flow)
+{
+	*flow = (struct udplb_flow){
+		.saddr = pkt->iph->saddr,
+		.daddr = pkt->iph->daddr,
+		.sport = pkt->udp->source,
+		.dport = pkt->udp->dest,
+		.proto = IPPROTO_UDP,
+	};
+}
+
+/*
+ * Is conntrack's choice still valid in this snapshot? The id alone is not enough: its slot may
+ * since hold another backend, or the backend another VIP.
+ */
 static __always_inline bool udplb_ct_valid(const struct udplb_ct *ct,
 					   const struct udplb_backend *be,
 					   const struct udplb_vip *vip)
@@ -267,10 +472,115 @@ static __always_inline bool udplb_ct_valid(const struct udplb_ct *ct,
 	       ct->vip_id == vip->id;
 }
 
+/* Conntrack's backend for @flow, if it still serves the flow. */
+static __always_inline struct udplb_backend *udplb_ct_backend(struct abmap_snapshot *snap,
+							      const struct udplb_flow *flow,
+							      const struct udplb_vip *vip,
+							      __u32 *id)
+{
+	struct udplb_backend *be;
+	struct udplb_ct *ct;
+
+	ct = bpf_map_lookup_elem(&conntrack, flow);
+	if (!ct)
+		return NULL;
+	*id = ct->backend_id;
+	udplb_resnap(snap);
+	be = abmap_lookup(snap, backends, id);
+	if (!be || !udplb_ct_valid(ct, be, vip))
+		return NULL;
+	return be;
+}
+
+/*
+ * The backend the VIP's Maglev ring gives @flow. It must be ACTIVE and the VIP's own: a ring
+ * pointing elsewhere is a control-plane bug, never followed.
+ */
+static __always_inline struct udplb_backend *udplb_ring_backend(struct abmap_snapshot *snap,
+								const struct udplb_flow *flow,
+								const struct udplb_vip *vip,
+								__u32 seed, __u32 *id)
+{
+	struct udplb_backend *be;
+	__u32 *ring_id;
+	__u32 slot;
+
+	if (!vip->ring_size)
+		return NULL;
+	slot = vip->ring_off + udplb_flow_hash(flow, seed, vip->hash_mode) % vip->ring_size;
+	udplb_resnap(snap);
+	ring_id = abmap_lookup(snap, ring, &slot);
+	if (!ring_id)
+		return NULL;
+	*id = *ring_id;
+	if (*id == UDPLB_NO_BACKEND)
+		return NULL;
+	udplb_resnap(snap);
+	be = abmap_lookup(snap, backends, id);
+	if (!be || be->state != UDPLB_BACKEND_ACTIVE || be->vip_id != vip->id)
+		return NULL;
+	return be;
+}
+
+/* Remember @be for @flow. Returns true if conntrack took it. */
+static __always_inline bool udplb_ct_insert(const struct udplb_flow *flow, __u32 id,
+					    const struct udplb_backend *be,
+					    const struct udplb_vip *vip)
+{
+	struct udplb_ct ct = {
+		.backend_id = id,
+		.addr = be->addr,
+		.port = be->port,
+		.vip_id = vip->id,
+	};
+
+	return !bpf_map_update_elem(&conntrack, flow, &ct, BPF_ANY);
+}
+
+/*
+ * Conntrack first, so a flow stays on its backend across ring changes while that backend
+ * serves; else the ring, whose choice conntrack then remembers. Sets v->extra.
+ */
+static __always_inline struct udplb_backend *
+udplb_pick_backend(struct abmap_snapshot *snap, const struct udplb_flow *flow,
+		   const struct udplb_vip *vip, __u32 seed, __u32 *id, struct udplb_verdict *v)
+{
+	struct udplb_backend *be;
+
+	be = udplb_ct_backend(snap, flow, vip, id);
+	if (be) {
+		v->extra = UDPLB_R_CT_HIT;
+		return be;
+	}
+	be = udplb_ring_backend(snap, flow, vip, seed, id);
+	if (be && udplb_ct_insert(flow, *id, be, vip))
+		v->extra = UDPLB_R_CT_NEW;
+	return be;
+}
+
+/* What the entry point needs to rewrite the frame for @be, MACs aside. */
+static __always_inline void udplb_set_forward(struct udplb_verdict *v, const struct udplb_pkt *pkt,
+					      const struct udplb_vip *vip,
+					      const struct udplb_config *cfg,
+					      const struct udplb_backend *be, __u32 id)
+{
+	v->backend_id = id;
+	v->fwd = vip->fwd;
+	v->outer_saddr = cfg->ipip_src;
+	v->outer_daddr = be->addr;
+	v->inner_len = pkt->iph->tot_len;
+	v->df = pkt->iph->frag_off & bpf_htons(UDPLB_IP_DF);
+	v->tos = pkt->iph->tos;
+	v->ifindex = 0;
+	v->reason = UDPLB_R_FORWARDED;
+	v->action = UDPLB_ACT_FWD;
+}
+
 /*
  * Resolve the next hop of a backend without a stored MAC. A forwarding lookup from the ingress
  * device: it needs IPv4 forwarding enabled on that device (else NO_ROUTE). Fills the MACs and,
- * when the route leaves through another device, the egress ifindex.
+ * when the route leaves through another device, the egress ifindex. On failure the packet
+ * passes and loses its CT_HIT/CT_NEW too: those count forwarded packets only.
  */
 static __always_inline void udplb_fib(void *ctx, __u32 ifindex, const struct iphdr *iph,
 				      const struct udplb_backend *be, struct udplb_verdict *v)
@@ -299,6 +609,20 @@ static __always_inline void udplb_fib(void *ctx, __u32 ifindex, const struct iph
 	v->ifindex = fib.ifindex != ifindex ? fib.ifindex : 0;
 }
 
+/* The frame's new MACs. Stored ones save a route lookup (~17 ns) on every packet. */
+static __always_inline void udplb_set_next_hop(void *ctx, __u32 ifindex,
+					       const struct udplb_pkt *pkt,
+					       const struct udplb_backend *be,
+					       struct udplb_verdict *v)
+{
+	if (be->flags & UDPLB_BACKEND_F_MAC) {
+		__builtin_memcpy(v->dmac, be->mac, ETH_ALEN);
+		__builtin_memcpy(v->smac, pkt->eth->h_dest, ETH_ALEN);
+	} else {
+		udplb_fib(ctx, ifindex, pkt->iph, be, v);
+	}
+}
+
 /*
  * Parse the frame in [data, data_end), classify it and choose what to do. Never writes the
  * packet: the entry point does that with its own helpers. @len is the packet length for the
@@ -307,201 +631,69 @@ static __always_inline void udplb_fib(void *ctx, __u32 ifindex, const struct iph
 static __always_inline void udplb_decide(void *ctx, void *data, void *data_end, __u32 len,
 					 __u32 ifindex, struct udplb_verdict *v)
 {
-	struct udplb_vip_key vkey = {};
-	struct udplb_flow flow = {};
 	struct abmap_snapshot snap;
 	struct udplb_config *cfg;
 	struct udplb_backend *be;
-	struct udplb_vlan_hdr *vh;
+	struct udplb_flow flow;
 	struct udplb_vip *vip;
-	struct ethhdr *eth = data;
-	struct udphdr *udp;
-	struct iphdr *iph;
-	struct udplb_ct *ct;
-	__u32 l2 = sizeof(*eth), ihl, tot, avail, bit, word, id, slot;
-	bool invalid, mf;
-	__u64 *filter;
-	__u32 *ring_id;
-	__be16 proto;
+	struct udplb_pkt pkt;
+	__u32 id;
 
 	v->extra = UDPLB_R_NONE;
 	v->action = UDPLB_ACT_PASS;
-
-	/* Parse. */
-	if ((void *)(eth + 1) > data_end)
-		goto truncated;
-	proto = eth->h_proto;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		vh = (void *)(eth + 1);
-		if ((void *)(vh + 1) > data_end)
-			goto truncated;
-		proto = vh->encap_proto;
-		l2 += sizeof(*vh);
-		v->vlan = 1;
-	}
-	if (proto != bpf_htons(ETH_P_IP)) {
-		v->reason = UDPLB_R_NOT_IP;
+	if (!udplb_parse(data, data_end, &pkt, v))
 		return;
-	}
-	iph = data + l2;
-	if ((void *)(iph + 1) > data_end)
-		goto truncated;
-	if (iph->version != 4) {
-		v->reason = UDPLB_R_NOT_IP;
-		return;
-	}
-	ihl = iph->ihl * 4;
-	if (ihl < sizeof(*iph))
-		goto truncated;
-	if (iph->protocol != IPPROTO_UDP) {
-		v->reason = UDPLB_R_NOT_UDP;
-		return;
-	}
-	/* Not the first fragment: no UDP header, so no VIP:port to match. Passed, counted. */
-	if (iph->frag_off & bpf_htons(UDPLB_IP_OFFSET)) {
-		v->reason = UDPLB_R_FRAGMENT;
-		return;
-	}
-	udp = (void *)iph + ihl;
-	if ((void *)(udp + 1) > data_end)
-		goto truncated;
-
-	/* Lengths must fit the frame (trailing Ethernet padding is fine). */
-	tot = bpf_ntohs(iph->tot_len);
-	avail = data_end - (void *)iph;
-	mf = iph->frag_off & bpf_htons(UDPLB_IP_MF);
-	invalid = tot < ihl + sizeof(*udp) || tot > avail;
-	if (!invalid && !mf) {
-		__u32 ulen = bpf_ntohs(udp->len);
-
-		/* As udp_rcv(): the UDP length may be shorter than the IP payload, not longer. */
-		invalid = ulen < sizeof(*udp) || ulen > tot - ihl;
-	}
-
-	/* Classify: prefilter bit, then the VIP itself. The only pointer read of this packet. */
+	/* The only pointer read of this packet: one snapshot serves every lookup below. */
 	if (abmap_snapshot_read(&udplb_ptr, &snap)) {
 		v->reason = UDPLB_R_ERROR;
 		return;
 	}
-	bit = udplb_filter_bit(iph->daddr, udp->dest);
-	word = bit / 64;
-	udplb_resnap(&snap);
-	filter = abmap_lookup(&snap, vip_filter, &word);
-	if (!filter || !((*filter >> (bit & 63)) & 1))
-		goto not_vip;
-	vkey.addr = iph->daddr;
-	vkey.port = udp->dest;
-	vkey.proto = IPPROTO_UDP;
-	udplb_resnap(&snap);
-	vip = abmap_lookup(&snap, vips, &vkey);
+	vip = udplb_classify(&snap, &pkt, len, v);
 	if (!vip)
-		goto not_vip;
-	udplb_count_vip(vip->id, len);
-
-	if (invalid) {
-		udplb_reject(v, UDPLB_R_TRUNCATED, vip, UDPLB_VIP_F_DROP_INVALID);
 		return;
-	}
-	if (mf) {
-		udplb_reject(v, UDPLB_R_FRAGMENT, vip, UDPLB_VIP_F_DROP_FRAGS);
-		return;
-	}
-	if (iph->ttl <= 1) {
-		v->reason = UDPLB_R_TTL;
-		return;
-	}
-	if (vip->fwd != UDPLB_FWD_DSR && vip->fwd != UDPLB_FWD_IPIP) {
-		v->reason = UDPLB_R_ERROR;
-		return;
-	}
 	cfg = udplb_elem(&config, 0);
 	if (!cfg) {
 		v->reason = UDPLB_R_ERROR;
 		return;
 	}
-
-	/* Choose: conntrack first, if its backend is still the same one and still serves. */
-	flow.saddr = iph->saddr;
-	flow.daddr = iph->daddr;
-	flow.sport = udp->source;
-	flow.dport = udp->dest;
-	flow.proto = IPPROTO_UDP;
-	be = NULL;
-	ct = bpf_map_lookup_elem(&conntrack, &flow);
-	if (ct) {
-		id = ct->backend_id;
-		udplb_resnap(&snap);
-		be = abmap_lookup(&snap, backends, &id);
-		if (be && udplb_ct_valid(ct, be, vip))
-			v->extra = UDPLB_R_CT_HIT;
-		else
-			be = NULL;
-	}
+	udplb_flow_of(&pkt, &flow);
+	be = udplb_pick_backend(&snap, &flow, vip, cfg->hash_seed, &id, v);
 	if (!be) {
-		struct udplb_ct nct = {};
-
-		if (!vip->ring_size)
-			goto no_backend;
-		slot = vip->ring_off +
-		       udplb_flow_hash(&flow, cfg->hash_seed, vip->hash_mode) % vip->ring_size;
-		udplb_resnap(&snap);
-		ring_id = abmap_lookup(&snap, ring, &slot);
-		if (!ring_id)
-			goto no_backend;
-		id = *ring_id;
-		if (id == UDPLB_NO_BACKEND)
-			goto no_backend;
-		udplb_resnap(&snap);
-		be = abmap_lookup(&snap, backends, &id);
-		if (!be || be->state != UDPLB_BACKEND_ACTIVE || be->vip_id != vip->id)
-			goto no_backend;
-		nct.backend_id = id;
-		nct.addr = be->addr;
-		nct.port = be->port;
-		nct.vip_id = vip->id;
-		if (!bpf_map_update_elem(&conntrack, &flow, &nct, BPF_ANY))
-			v->extra = UDPLB_R_CT_NEW;
+		v->reason = UDPLB_R_NO_BACKEND;
+		return;
 	}
+	udplb_set_forward(v, &pkt, vip, cfg, be, id);
+	udplb_set_next_hop(ctx, ifindex, &pkt, be, v);
+}
 
-	/* Forward: what the entry point needs to rewrite the frame. */
-	v->backend_id = id;
-	v->fwd = vip->fwd;
-	v->outer_saddr = cfg->ipip_src;
-	v->outer_daddr = be->addr;
-	v->inner_len = iph->tot_len;
-	v->df = iph->frag_off & bpf_htons(UDPLB_IP_DF);
-	v->tos = iph->tos;
-	v->ifindex = 0;
-	v->reason = UDPLB_R_FORWARDED;
-	v->action = UDPLB_ACT_FWD;
-	if (be->flags & UDPLB_BACKEND_F_MAC) {
-		__builtin_memcpy(v->dmac, be->mac, ETH_ALEN);
-		__builtin_memcpy(v->smac, eth->h_dest, ETH_ALEN);
-	} else {
-		udplb_fib(ctx, ifindex, iph, be, v);
-		if (v->action != UDPLB_ACT_FWD)
-			v->extra = UDPLB_R_NONE;
-	}
-	return;
+/* ---------------------------------------------------------------------------------------------
+ * Rewriting the frame, shared by both entry points
+ */
 
-truncated:
-	v->reason = UDPLB_R_TRUNCATED;
-	return;
-not_vip:
-	v->reason = invalid ? UDPLB_R_TRUNCATED : UDPLB_R_NOT_VIP;
-	return;
-no_backend:
-	v->reason = UDPLB_R_NO_BACKEND;
-	v->extra = UDPLB_R_NONE;
+/*
+ * How the entry points' udplb_*_forward() fail: before the frame was changed it can still pass
+ * as received; after, it is neither the original nor a valid rewrite and must be dropped.
+ */
+#define UDPLB_FAIL_PASS (-1)
+#define UDPLB_FAIL_DROP (-2)
+
+static __always_inline __sum16 udplb_ipv4_csum(const struct iphdr *iph)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < (int)(sizeof(*iph) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__sum16)~sum;
 }
 
 /* Outer IPv4 header of an ipip packet, checksum included. */
 static __always_inline void udplb_outer_ip(struct iphdr *o, const struct udplb_verdict *v)
 {
-	const __u16 *w = (const __u16 *)o;
-	__u32 sum = 0;
-	int i;
-
 	o->version = 4;
 	o->ihl = 5;
 	o->tos = v->tos;
@@ -513,12 +705,13 @@ static __always_inline void udplb_outer_ip(struct iphdr *o, const struct udplb_v
 	o->check = 0;
 	o->saddr = v->outer_saddr;
 	o->daddr = v->outer_daddr;
-#pragma unroll
-	for (i = 0; i < (int)(sizeof(*o) / 2); i++)
-		sum += w[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	o->check = (__u16)~sum;
+	o->check = udplb_ipv4_csum(o);
+}
+
+static __always_inline void udplb_set_macs(struct ethhdr *eth, const struct udplb_verdict *v)
+{
+	__builtin_memcpy(eth->h_dest, v->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, v->smac, ETH_ALEN);
 }
 
 /* Counters of a finished packet. */
@@ -536,48 +729,60 @@ static __always_inline void udplb_account(const struct udplb_verdict *v, __u32 l
  */
 
 /*
- * Rewrite the frame for forwarding. Returns the XDP action, or -1 when a helper failed before
- * the frame was changed (pass it), -2 after (drop it).
+ * ipip: room for the outer header in front of the frame. Only the L2 header's tail (type, tag)
+ * moves forward into it, the MAC addresses being rewritten anyway; the outer header follows.
  */
+static __always_inline int udplb_xdp_ipip(struct xdp_md *ctx, const struct udplb_verdict *v)
+{
+	void *data, *data_end;
+	struct iphdr outer;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+		return UDPLB_FAIL_PASS;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	udplb_outer_ip(&outer, v);
+	if (v->vlan) {
+		if (data + sizeof(struct iphdr) + ETH_HLEN + sizeof(struct udplb_vlan_hdr) >
+		    data_end)
+			return UDPLB_FAIL_DROP;
+		__builtin_memcpy(data + 2 * ETH_ALEN, data + sizeof(struct iphdr) + 2 * ETH_ALEN,
+				 2 + sizeof(struct udplb_vlan_hdr));
+		__builtin_memcpy(data + ETH_HLEN + sizeof(struct udplb_vlan_hdr), &outer,
+				 sizeof(outer));
+	} else {
+		if (data + sizeof(struct iphdr) + ETH_HLEN > data_end)
+			return UDPLB_FAIL_DROP;
+		__builtin_memcpy(data + 2 * ETH_ALEN, data + sizeof(struct iphdr) + 2 * ETH_ALEN,
+				 2);
+		__builtin_memcpy(data + ETH_HLEN, &outer, sizeof(outer));
+	}
+	udplb_set_macs(data, v);
+	return 0;
+}
+
+static __always_inline int udplb_xdp_dsr(struct xdp_md *ctx, const struct udplb_verdict *v)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + ETH_HLEN > data_end)
+		return UDPLB_FAIL_PASS;
+	udplb_set_macs(data, v);
+	return 0;
+}
+
+/* Rewrite the frame for forwarding. Returns the XDP action or UDPLB_FAIL_*. */
 static __always_inline int udplb_xdp_forward(struct xdp_md *ctx, const struct udplb_verdict *v)
 {
-	struct ethhdr *eth;
-	void *data, *data_end;
+	int err;
 
-	if (v->fwd == UDPLB_FWD_IPIP) {
-		struct iphdr outer;
-
-		/* New room in front; move the L2 header's tail (type, tag) into it. */
-		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
-			return -1;
-		data = (void *)(long)ctx->data;
-		data_end = (void *)(long)ctx->data_end;
-		udplb_outer_ip(&outer, v);
-		if (v->vlan) {
-			if (data + sizeof(struct iphdr) + ETH_HLEN + sizeof(struct udplb_vlan_hdr) >
-			    data_end)
-				return -2;
-			__builtin_memcpy(data + 2 * ETH_ALEN,
-					 data + sizeof(struct iphdr) + 2 * ETH_ALEN,
-					 2 + sizeof(struct udplb_vlan_hdr));
-			__builtin_memcpy(data + ETH_HLEN + sizeof(struct udplb_vlan_hdr), &outer,
-					 sizeof(outer));
-		} else {
-			if (data + sizeof(struct iphdr) + ETH_HLEN > data_end)
-				return -2;
-			__builtin_memcpy(data + 2 * ETH_ALEN,
-					 data + sizeof(struct iphdr) + 2 * ETH_ALEN, 2);
-			__builtin_memcpy(data + ETH_HLEN, &outer, sizeof(outer));
-		}
-	} else {
-		data = (void *)(long)ctx->data;
-		data_end = (void *)(long)ctx->data_end;
-		if (data + ETH_HLEN > data_end)
-			return -1;
-	}
-	eth = data;
-	__builtin_memcpy(eth->h_dest, v->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, v->smac, ETH_ALEN);
+	if (v->fwd == UDPLB_FWD_IPIP)
+		err = udplb_xdp_ipip(ctx, v);
+	else
+		err = udplb_xdp_dsr(ctx, v);
+	if (err)
+		return err;
 	if (v->ifindex)
 		return bpf_redirect(v->ifindex, 0);
 	return XDP_TX;
@@ -601,7 +806,7 @@ int udplb_xdp(struct xdp_md *ctx)
 		act = udplb_xdp_forward(ctx, &v);
 		if (act < 0) {
 			udplb_set(&v, UDPLB_R_ERROR, UDPLB_ACT_PASS, UDPLB_R_NONE);
-			act = act == -1 ? XDP_PASS : XDP_DROP;
+			act = act == UDPLB_FAIL_PASS ? XDP_PASS : XDP_DROP;
 		}
 	} else if (v.action == UDPLB_ACT_DROP) {
 		act = XDP_DROP;
@@ -617,61 +822,90 @@ int udplb_xdp(struct xdp_md *ctx)
 /* Largest header we parse: Ethernet, one tag, IPv4 with 40 bytes of options, UDP. */
 #define UDPLB_MAX_HDR (ETH_HLEN + 4 + 60 + 8)
 
+/* Headers in a fragment page are out of the parser's reach: bring them into the linear part. */
+static __always_inline void udplb_tc_pull_headers(struct __sk_buff *skb, __u32 len)
+{
+	if (skb->data_end - skb->data < UDPLB_MAX_HDR && skb->data_end - skb->data < len)
+		bpf_skb_pull_data(skb, len < UDPLB_MAX_HDR ? len : UDPLB_MAX_HDR);
+}
+
+/*
+ * bpf_skb_adjust_room() inserts after the MAC header and refuses a frame whose protocol is the
+ * tag: move the tag into the skb's metadata, where the device puts it back on transmit (as for a
+ * tag the NIC stripped). Returns 0 or UDPLB_FAIL_*.
+ */
+static __always_inline int udplb_tc_vlan_to_meta(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct udplb_vlan_hdr *vh = (void *)(eth + 1);
+	__be16 tpid;
+	__u16 tci;
+
+	if ((void *)(vh + 1) > data_end)
+		return UDPLB_FAIL_PASS;
+	tpid = eth->h_proto;
+	tci = bpf_ntohs(vh->tci);
+	if (bpf_skb_vlan_pop(skb))
+		return UDPLB_FAIL_PASS;
+	if (bpf_skb_vlan_push(skb, tpid, tci))
+		return UDPLB_FAIL_DROP;
+	return 0;
+}
+
+/* ipip: the outer header after the MAC header. */
+static __always_inline int udplb_tc_ipip(struct __sk_buff *skb, const struct udplb_verdict *v)
+{
+	void *data, *data_end;
+	struct iphdr outer;
+	int err;
+
+	if (v->vlan) {
+		err = udplb_tc_vlan_to_meta(skb);
+		if (err)
+			return err;
+	}
+	/*
+	 * With the encapsulation metadata (GSO type, inner headers) if the skb takes it; one
+	 * already marked as encapsulated refuses (-EALREADY): plain room then.
+	 */
+	if (bpf_skb_adjust_room(skb, sizeof(struct iphdr), BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) &&
+	    bpf_skb_adjust_room(skb, sizeof(struct iphdr), BPF_ADJ_ROOM_MAC, 0))
+		return v->vlan ? UDPLB_FAIL_DROP : UDPLB_FAIL_PASS;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + ETH_HLEN + sizeof(struct iphdr) > data_end)
+		return UDPLB_FAIL_DROP;
+	udplb_outer_ip(&outer, v);
+	__builtin_memcpy(data + ETH_HLEN, &outer, sizeof(outer));
+	udplb_set_macs(data, v);
+	return 0;
+}
+
+static __always_inline int udplb_tc_dsr(struct __sk_buff *skb, const struct udplb_verdict *v)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (data + ETH_HLEN > data_end)
+		return UDPLB_FAIL_PASS;
+	udplb_set_macs(data, v);
+	return 0;
+}
+
 /* Same contract as udplb_xdp_forward(), tc actions. */
 static __always_inline int udplb_tc_forward(struct __sk_buff *skb, const struct udplb_verdict *v)
 {
-	void *data, *data_end;
-	struct ethhdr *eth;
+	int err;
 
-	if (v->fwd == UDPLB_FWD_IPIP) {
-		struct iphdr outer;
-
-		if (v->vlan) {
-			/*
-			 * bpf_skb_adjust_room() inserts after the MAC header and refuses a frame
-			 * whose protocol is the tag: move the tag into the skb's metadata, where
-			 * the device puts it back on transmit (as for a tag the NIC stripped).
-			 */
-			struct udplb_vlan_hdr *vh;
-			__be16 tpid;
-			__u16 tci;
-
-			data = (void *)(long)skb->data;
-			data_end = (void *)(long)skb->data_end;
-			eth = data;
-			vh = (void *)(eth + 1);
-			if ((void *)(vh + 1) > data_end)
-				return -1;
-			tpid = eth->h_proto;
-			tci = bpf_ntohs(vh->tci);
-			if (bpf_skb_vlan_pop(skb))
-				return -1;
-			if (bpf_skb_vlan_push(skb, tpid, tci))
-				return -2;
-		}
-		/*
-		 * With the encapsulation metadata (GSO type, inner headers) if the skb takes it;
-		 * one already marked as encapsulated refuses (-EALREADY): plain room then.
-		 */
-		if (bpf_skb_adjust_room(skb, sizeof(struct iphdr), BPF_ADJ_ROOM_MAC,
-					BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) &&
-		    bpf_skb_adjust_room(skb, sizeof(struct iphdr), BPF_ADJ_ROOM_MAC, 0))
-			return v->vlan ? -2 : -1;
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		if (data + ETH_HLEN + sizeof(struct iphdr) > data_end)
-			return -2;
-		udplb_outer_ip(&outer, v);
-		__builtin_memcpy(data + ETH_HLEN, &outer, sizeof(outer));
-	} else {
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		if (data + ETH_HLEN > data_end)
-			return -1;
-	}
-	eth = data;
-	__builtin_memcpy(eth->h_dest, v->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, v->smac, ETH_ALEN);
+	if (v->fwd == UDPLB_FWD_IPIP)
+		err = udplb_tc_ipip(skb, v);
+	else
+		err = udplb_tc_dsr(skb, v);
+	if (err)
+		return err;
 	return bpf_redirect(v->ifindex ? v->ifindex : skb->ifindex, 0);
 }
 
@@ -687,9 +921,7 @@ int udplb_tc(struct __sk_buff *skb)
 		udplb_count_reason(UDPLB_R_KILL_SWITCH);
 		return TC_ACT_OK;
 	}
-	/* Headers in a fragment page: bring them into the linear part first. */
-	if (skb->data_end - skb->data < UDPLB_MAX_HDR && skb->data_end - skb->data < len)
-		bpf_skb_pull_data(skb, len < UDPLB_MAX_HDR ? len : UDPLB_MAX_HDR);
+	udplb_tc_pull_headers(skb, len);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
 	udplb_decide(skb, data, data_end, len, skb->ifindex, &v);
@@ -697,7 +929,7 @@ int udplb_tc(struct __sk_buff *skb)
 		act = udplb_tc_forward(skb, &v);
 		if (act < 0) {
 			udplb_set(&v, UDPLB_R_ERROR, UDPLB_ACT_PASS, UDPLB_R_NONE);
-			act = act == -1 ? TC_ACT_OK : TC_ACT_SHOT;
+			act = act == UDPLB_FAIL_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 		}
 	} else if (v.action == UDPLB_ACT_DROP) {
 		act = TC_ACT_SHOT;
