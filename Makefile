@@ -75,7 +75,16 @@ EXAMPLE_SKELS := $(patsubst examples/%.bpf.c,$(BUILD)/examples/%.skel.h,$(EXAMPL
 EXAMPLE_SRCS := $(filter-out $(EXAMPLE_BPF),$(sort $(wildcard examples/*.c)))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
-TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS)
+
+# Benchmarks: build/bench/bench (make bench), its BPF programs, and bench-smoke (a link to the
+# same binary that runs its smoke mode) for make check
+BENCH_BPF := $(sort $(wildcard bench/*.bpf.c))
+BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF))
+BENCH_SRCS := $(filter-out $(BENCH_BPF),$(sort $(wildcard bench/*.c)))
+BENCH_BIN := $(if $(BENCH_SRCS),$(BUILD)/bench/bench)
+BENCH_SMOKE := $(if $(BENCH_SRCS),$(BUILD)/bench/bench-smoke)
+
+TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS) $(BENCH_SMOKE)
 
 # End-to-end tests: helper programs and the scenario runner (network namespaces, real traffic)
 E2E_BPF_SRCS := $(sort $(wildcard tests/e2e/*.bpf.c))
@@ -84,8 +93,8 @@ E2E_SRCS := $(filter-out $(E2E_BPF_SRCS),$(sort $(wildcard tests/e2e/*.c)))
 E2E_BINS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(E2E_SRCS))
 E2E_RUN := $(if $(wildcard tests/e2e/run.sh),tests/e2e/run.sh)
 
-.PHONY: all lib bpf tests e2e-tools examples check check-one demo install format check-format \
-	clean
+.PHONY: all lib bpf tests e2e-tools examples check check-one bench demo install format \
+	check-format clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -93,7 +102,7 @@ all: lib bpf tests examples $(UDPLB_BIN)
 
 lib: $(LIB_SO) $(LIB_A) $(LIB_PC)
 bpf: $(UDPLB_SKEL)
-tests: $(UNIT_BINS) $(KTEST_BINS) e2e-tools
+tests: $(UNIT_BINS) $(KTEST_BINS) e2e-tools $(BENCH_SMOKE)
 e2e-tools: $(E2E_BINS) $(E2E_BPF_OBJS)
 examples: $(EXAMPLE_BINS)
 
@@ -169,6 +178,20 @@ $(BUILD)/examples/%: examples/%.c $(EXAMPLE_SKELS) $(LIB_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/examples $< $(LIB_A) $(ALL_LDFLAGS) $(LIB_LIBS) -o $@
+
+$(BENCH_BIN): $(BENCH_SRCS) bench/*.h $(BENCH_SKELS) $(UDPLB_SKEL) $(CORE_OBJS) $(LIB_A)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -I$(BUILD)/bpf -I$(BUILD)/bench $(BENCH_SRCS) \
+		$(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lbpf -lelf -lz -lpthread -lm -o $@
+
+$(BENCH_SMOKE): $(BENCH_BIN)
+	$(Q)ln -sf bench $@
+
+# Every benchmark, one table each (root for the kernel rows); the numbers also as JSON and
+# markdown. Serialize with other kernel users: flock /tmp/udplb-kernel.lock make bench
+bench: $(BENCH_BIN)
+	$(Q)$(BENCH_BIN) --json $(BUILD)/bench.json --markdown $(BUILD)/bench.md
 
 $(BUILD) $(BUILD)/lib $(BUILD)/lib/pic:
 	$(Q)mkdir -p $@

@@ -36,6 +36,7 @@ struct abmap_group *group_alloc(const struct backend_ops *be, const struct abmap
 	g->no_grace = OPTS_GET(opts, unsafe_no_grace, false);
 	g->before_flip = OPTS_GET(opts, before_flip, NULL);
 	g->before_flip_ctx = OPTS_GET(opts, before_flip_ctx, NULL);
+	g->pid = getpid();
 	g->lock_fd = -1;
 	g->ptr_fd = -1;
 	g->mim_fd = -1;

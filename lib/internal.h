@@ -180,7 +180,10 @@ struct abmap_group {
 
 	/* Write session: from the first staged write to the flip, abort or last cancel. */
 	bool in_session;
-	bool marked; /* passive marked unknown in this session */
+	bool marked;	  /* passive marked unknown in this session */
+	__u64 token_base; /* writer tokens: base + 2 * session number */
+	__u64 sessions;
+	__u32 pid; /* recorded with every flip (informational) */
 	struct abmap_txn *txn;
 	int nr_deferred;
 	struct abmap_switchover *handles;

@@ -190,14 +190,10 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int kernel_lock(struct abmap_group *g)
+static int open_lock_file(struct abmap_group *g, const char *path)
 {
-	int waited = 0, fd, err;
-	char path[4096];
+	int fd, err;
 
-	err = lock_path(g, path, sizeof(path));
-	if (err)
-		return err;
 	if (mkdir(g->lock_dir, 0700) && errno != EEXIST) {
 		err = -errno;
 		pr_warn("cannot create lock directory %s: %s\n", g->lock_dir, strerror(errno));
@@ -209,32 +205,44 @@ static int kernel_lock(struct abmap_group *g)
 		pr_warn("cannot open lock file %s: %s\n", path, strerror(errno));
 		return err;
 	}
+	return fd;
+}
+
+static int kernel_lock(struct abmap_group *g)
+{
+	int waited = 0, fd, err;
+	char path[4096];
+
+	err = lock_path(g, path, sizeof(path));
+	if (err)
+		return err;
+	fd = g->lock_fd >= 0 ? g->lock_fd : open_lock_file(g, path);
+	if (fd < 0)
+		return fd;
+	/* Kept open for the group's next sessions: a commit then costs no open()/close(). */
+	g->lock_fd = fd;
 	while (flock(fd, LOCK_EX | LOCK_NB)) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
 			err = -errno;
 			pr_warn("cannot lock %s: %s\n", path, strerror(errno));
-			close(fd);
 			return err;
 		}
 		if (g->lock_timeout_ms >= 0 && waited >= g->lock_timeout_ms) {
 			pr_warn("another writer holds %s\n", path);
-			close(fd);
 			return -EBUSY;
 		}
 		sleep_ms(1);
 		waited++;
 	}
-	g->lock_fd = fd;
 	return 0;
 }
 
 static void kernel_unlock(struct abmap_group *g)
 {
 	if (g->lock_fd >= 0)
-		close(g->lock_fd);
-	g->lock_fd = -1;
+		flock(g->lock_fd, LOCK_UN);
 }
 
 static bool attached(const struct abmap_group *g, __u32 id)
@@ -360,7 +368,9 @@ static void kernel_group_free(struct abmap_group *g)
 		close(g->mim_fd);
 	if (g->mim_inner_fd >= 0)
 		close(g->mim_inner_fd);
-	kernel_unlock(g);
+	if (g->lock_fd >= 0)
+		close(g->lock_fd);
+	g->lock_fd = -1;
 }
 
 const struct backend_ops kernel_backend = {

@@ -28,9 +28,14 @@ void keyset_free(struct keyset *set)
 	set->count = 0;
 }
 
+/* Past this many slots an empty set gives its memory back: scanning it would cost O(old size). */
+#define KEYSET_KEEP_CAP 1024
+
 void keyset_clear(struct keyset *set)
 {
-	if (set->count)
+	if (set->cap > KEYSET_KEEP_CAP)
+		keyset_free(set);
+	else if (set->count)
 		memset(set->used, 0, set->cap);
 	set->count = 0;
 	set->all = false;

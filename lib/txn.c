@@ -25,6 +25,7 @@ enum op_type {
 struct op {
 	enum op_type type;
 	struct abmap *map;
+	bool borrowed; /* keys and values belong to the caller */
 	__u32 n;
 	void *keys;
 	void *values;
@@ -33,6 +34,7 @@ struct op {
 
 struct abmap_txn {
 	struct abmap_group *group;
+	bool borrow; /* stage without copying (abmap_array_set(), abmap_hash_set()) */
 	struct op *ops;
 	struct op **tail;
 };
@@ -101,15 +103,24 @@ void session_end_if_idle(struct abmap_group *g)
 	g->marked = false;
 }
 
-static __u64 new_token(void)
+/*
+ * A token no other writer session uses: a random base per group object plus a session count,
+ * so a session costs no getrandom() call.
+ */
+static __u64 new_token(struct abmap_group *g)
 {
 	struct timespec ts;
-	__u64 token;
 
-	if (getrandom(&token, sizeof(token), GRND_NONBLOCK) == sizeof(token))
-		return token;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((__u64)ts.tv_sec << 32) ^ ts.tv_nsec ^ ((__u64)getpid() << 16);
+	if (!g->token_base) {
+		if (getrandom(&g->token_base, sizeof(g->token_base), GRND_NONBLOCK) !=
+		    sizeof(g->token_base)) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			g->token_base = ((__u64)ts.tv_sec << 32) ^ ts.tv_nsec ^
+					((__u64)getpid() << 16);
+		}
+		g->token_base |= 1;
+	}
+	return g->token_base + (g->sessions++ << 1);
 }
 
 /* Before the first write into the passive side: its readers are gone, and others can tell. */
@@ -121,7 +132,7 @@ static int prepare_write(struct abmap_group *g)
 	err = group_wait_grace(g, g->gen);
 	if (err || g->marked)
 		return err;
-	token = new_token();
+	token = new_token(g);
 	err = g->be->ptr_mark(g, ABMAP_GEN_UNKNOWN, token);
 	if (err)
 		return err;
@@ -158,7 +169,7 @@ static int flip(struct abmap_group *g)
 	next.generation = g->gen + 1;
 	next.passive_gen = g->gen;
 	next.flip_time_ns = realtime_ns();
-	next.writer_pid = getpid();
+	next.writer_pid = g->pid;
 	memset(next.struct_ids, 0, sizeof(next.struct_ids));
 	for (map = g->maps; map && nr < ABMAP_MAX_STRUCTS; map = map->next)
 		next.struct_ids[nr++] = map->id_a;
@@ -291,8 +302,10 @@ static void txn_free(struct abmap_txn *txn)
 	for (op = txn->ops; op; op = next) {
 		next = op->next;
 		op->map->staged = false;
-		free(op->keys);
-		free(op->values);
+		if (!op->borrowed) {
+			free(op->keys);
+			free(op->values);
+		}
 		free(op);
 	}
 	g->txn = NULL;
@@ -347,8 +360,15 @@ static int stage(struct abmap_txn *txn, enum op_type type, struct abmap *map, __
 	op->type = type;
 	op->map = map;
 	op->n = n;
-	op->keys = keys ? dup_mem(keys, keys_size) : NULL;
-	op->values = values ? dup_mem(values, values_size) : NULL;
+	if (txn->borrow) {
+		/* One-shot set: the caller's buffers outlive the commit, copying them is waste. */
+		op->borrowed = true;
+		op->keys = (void *)keys;
+		op->values = (void *)values;
+	} else {
+		op->keys = keys ? dup_mem(keys, keys_size) : NULL;
+		op->values = values ? dup_mem(values, values_size) : NULL;
+	}
 	if ((keys && !op->keys) || (values && !op->values)) {
 		free(op->keys);
 		free(op->values);
@@ -478,6 +498,7 @@ static int set_now(struct abmap *map, enum op_type type, const void *keys, const
 	txn = abmap_txn_begin(map->group);
 	if (!txn)
 		return -errno;
+	txn->borrow = true;
 	err = type == OP_ARRAY_SET ? abmap_txn_array_set(txn, map, values, n) :
 				     abmap_txn_hash_set(txn, map, keys, values, n);
 	if (err) {
