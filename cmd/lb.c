@@ -1411,6 +1411,23 @@ static int live_elem(struct abmap *arr, __u32 i, void *value, size_t size)
 	return ret;
 }
 
+/* 1 if the first @n live elements of @arr equal @want (n elements of @size bytes), else 0. */
+static int live_array_is(struct abmap *arr, const void *want, __u32 n, size_t size)
+{
+	__u64 elem;
+	__u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = live_elem(arr, i, &elem, size);
+		if (ret)
+			return ret;
+		if (memcmp(&elem, (const __u8 *)want + (size_t)i * size, size))
+			return 0;
+	}
+	return 1;
+}
+
 /* 1 if the live maps hold exactly the plan's tables, 0 if not, or a negative errno. */
 static int plan_is_live(struct lb_maps *m, const struct plan *p, const struct live *l)
 {
@@ -1433,26 +1450,11 @@ static int plan_is_live(struct lb_maps *m, const struct plan *p, const struct li
 		if (memcmp(e, &p->slots[i], sizeof(*e)))
 			return 0;
 	}
-	for (i = 0; i < p->nr_words; i++) {
-		__u64 w;
-
-		ret = live_elem(m->vip_filter, i, &w, sizeof(w));
-		if (ret)
-			return ret;
-		if (w != p->filter[i])
-			return 0;
-	}
+	ret = live_array_is(m->vip_filter, p->filter, p->nr_words, sizeof(*p->filter));
+	if (ret != 1)
+		return ret;
 	/* Same VIPs, so the same ring ranges: compare them (the rest is never read). */
-	for (i = 0; i < p->ring_len; i++) {
-		__u32 id;
-
-		ret = live_elem(m->ring, i, &id, sizeof(id));
-		if (ret)
-			return ret;
-		if (id != p->ring[i])
-			return 0;
-	}
-	return 1;
+	return live_array_is(m->ring, p->ring, p->ring_len, sizeof(*p->ring));
 }
 
 int lb_commit(struct lb_maps *maps, const struct lb_state *desired, struct lb_commit_opts *opts)
