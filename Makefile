@@ -45,9 +45,9 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
 	$(if $(MULTIARCH),-idirafter /usr/include/$(MULTIARCH))
 
-LIB_SRCS := $(sort $(wildcard lib/*.c))
-LIB_PIC_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/pic/%.o,$(LIB_SRCS))
-LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_SRCS := $(sort $(wildcard lib/abmap/*.c))
+LIB_PIC_OBJS := $(patsubst lib/abmap/%.c,$(BUILD)/lib/abmap/pic/%.o,$(LIB_SRCS))
+LIB_OBJS := $(patsubst lib/abmap/%.c,$(BUILD)/lib/abmap/%.o,$(LIB_SRCS))
 SO_NAME := libabmap.so.$(VERSION_MAJOR)
 LIB_SO := $(BUILD)/libabmap.so.$(VERSION)
 LIB_A := $(BUILD)/libabmap.a
@@ -84,7 +84,13 @@ BENCH_SRCS := $(filter-out $(BENCH_BPF),$(sort $(wildcard bench/*.c)))
 BENCH_BIN := $(if $(BENCH_SRCS),$(BUILD)/bench/bench)
 BENCH_SMOKE := $(if $(BENCH_SRCS),$(BUILD)/bench/bench-smoke)
 
-TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS) $(BENCH_SMOKE)
+# Fuzzing: each tests/fuzz/*.mk adds its libFuzzer targets to FUZZ_BINS (make fuzz) and the
+# binaries of its short smoke run to FUZZ_SMOKE_BINS (run by make check)
+FUZZ_BINS :=
+FUZZ_SMOKE_BINS :=
+include $(wildcard tests/fuzz/*.mk)
+
+TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS) $(BENCH_SMOKE) $(FUZZ_SMOKE_BINS)
 
 # End-to-end tests: helper programs and the scenario runner (network namespaces, real traffic)
 E2E_BPF_SRCS := $(sort $(wildcard tests/e2e/*.bpf.c))
@@ -106,18 +112,18 @@ tests: $(UNIT_BINS) $(KTEST_BINS) e2e-tools $(BENCH_SMOKE)
 e2e-tools: $(E2E_BINS) $(E2E_BPF_OBJS)
 examples: $(EXAMPLE_BINS)
 
-$(BUILD)/lib/pic/%.o: lib/%.c lib/*.h include/*.h | $(BUILD)/lib/pic
+$(BUILD)/lib/abmap/pic/%.o: lib/abmap/%.c lib/abmap/*.h include/*.h | $(BUILD)/lib/abmap/pic
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
-$(BUILD)/lib/%.o: lib/%.c lib/*.h include/*.h | $(BUILD)/lib
+$(BUILD)/lib/abmap/%.o: lib/abmap/%.c lib/abmap/*.h include/*.h | $(BUILD)/lib/abmap
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
-$(LIB_SO): $(LIB_PIC_OBJS) lib/libabmap.map
+$(LIB_SO): $(LIB_PIC_OBJS) lib/abmap/libabmap.map
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared $(ALL_LDFLAGS) -Wl,-soname,$(SO_NAME) \
-		-Wl,--version-script=lib/libabmap.map $(LIB_PIC_OBJS) $(LIB_LIBS) -o $@
+		-Wl,--version-script=lib/abmap/libabmap.map $(LIB_PIC_OBJS) $(LIB_LIBS) -o $@
 	$(Q)ln -sf $(notdir $@) $(BUILD)/$(SO_NAME)
 	$(Q)ln -sf $(SO_NAME) $(BUILD)/libabmap.so
 
@@ -125,7 +131,7 @@ $(LIB_A): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIB_PC): lib/abmap.pc.in Makefile | $(BUILD)
+$(LIB_PC): lib/abmap/abmap.pc.in Makefile | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
@@ -193,7 +199,7 @@ $(BENCH_SMOKE): $(BENCH_BIN)
 bench: $(BENCH_BIN)
 	$(Q)$(BENCH_BIN) --json $(BUILD)/bench.json --markdown $(BUILD)/bench.md
 
-$(BUILD) $(BUILD)/lib $(BUILD)/lib/pic:
+$(BUILD) $(BUILD)/lib/abmap $(BUILD)/lib/abmap/pic:
 	$(Q)mkdir -p $@
 
 # Tests: plain build first, then the same tests under ASan+UBSan.
@@ -219,7 +225,7 @@ install: lib
 	$(Q)ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libabmap.so
 	$(Q)install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' lib/abmap.pc.in \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' lib/abmap/abmap.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/abmap.pc
 	$(Q)install -m 0644 include/abmap.h include/abmap_shared.h include/abmap_bpf.h \
 		$(DESTDIR)$(INCLUDEDIR)/
