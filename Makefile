@@ -86,6 +86,7 @@ BENCH_SMOKE := $(if $(BENCH_SRCS),$(BUILD)/bench/bench-smoke)
 
 # Fuzzing: each tests/fuzz/*.mk adds its libFuzzer targets to FUZZ_BINS (make fuzz) and the
 # binaries of its short smoke run to FUZZ_SMOKE_BINS (run by make check)
+FUZZ_SECONDS ?= 60
 FUZZ_BINS :=
 FUZZ_SMOKE_BINS :=
 include $(wildcard tests/fuzz/*.mk)
@@ -99,7 +100,7 @@ E2E_SRCS := $(filter-out $(E2E_BPF_SRCS),$(sort $(wildcard tests/e2e/*.c)))
 E2E_BINS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(E2E_SRCS))
 E2E_RUN := $(if $(wildcard tests/e2e/run.sh),tests/e2e/run.sh)
 
-.PHONY: all lib bpf tests e2e-tools examples check check-one bench demo install format \
+.PHONY: all lib bpf tests e2e-tools examples check check-one bench demo fuzz install format \
 	check-format clean
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -213,6 +214,10 @@ endif
 
 check-one: all
 	$(Q)E2E_BUILD=$(BUILD) scripts/run-tests.sh $(BUILD) $(TEST_BINS) $(E2E_RUN)
+
+# Every libFuzzer target FUZZ_SECONDS seconds on its seed corpus (tests/fuzz/run.sh)
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # A lab of namespaces with live traffic (root). MODE=xdp|xdp-generic|tc
 demo:
