@@ -46,9 +46,9 @@
  *  - ipip adds 20 bytes without an MTU check: the path to the backends needs that headroom.
  *  - The tc program is meant for the clsact ingress hook.
  *
- * Defining UDPLB_TEST_SNAPSHOT_PER_LOOKUP before including this file makes every structure's
- * lookup re-read the pointer: the torn-configuration bug the snapshot prevents, for a negative
- * control test. Never build the data plane with it.
+ * A negative control for consistency tests (every lookup reading the pointer again) is built by
+ * defining ABMAP_NEGATIVE_CONTROL_REREAD before including this file (abmap_bpf.h): see
+ * tests/kernel/udplb_torn.bpf.c.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -136,16 +136,17 @@ struct {
 	__type(value, __u64);
 } pool SEC(".maps");
 
+/* IP ids of outer ipip headers that may be fragmented (DF clear): one sequence per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ipip_ids SEC(".maps");
+
 /* ---------------------------------------------------------------------------------------------
  * Lookups
  */
-
-#ifdef UDPLB_TEST_SNAPSHOT_PER_LOOKUP
-/* Negative control only: read the pointer again before a structure's lookup. */
-#define udplb_resnap(snap) ((void)abmap_snapshot_read(&udplb_ptr, (snap)))
-#else
-#define udplb_resnap(snap) ((void)0)
-#endif
 
 /*
  * Plain (non-A/B) array element. The empty asm keeps clang from merging two lookups of
@@ -374,16 +375,13 @@ static __always_inline bool udplb_parse(void *data, void *data_end, struct udplb
 	return true;
 }
 
-/*
- * Classification. @snap is the packet's one snapshot of the configuration; it is writable only
- * for udplb_resnap().
- */
+/* Classification. @snap is the packet's one snapshot of the configuration. */
 
 /*
  * The VIP @pkt is addressed to, or NULL. Most misses end at the prefilter bit, an inlined array
  * read, without the hash lookup (a call).
  */
-static __always_inline struct udplb_vip *udplb_find_vip(struct abmap_snapshot *snap,
+static __always_inline struct udplb_vip *udplb_find_vip(const struct abmap_snapshot *snap,
 							const struct udplb_pkt *pkt)
 {
 	__u32 bit = udplb_filter_bit(pkt->iph->daddr, pkt->udp->dest);
@@ -391,14 +389,12 @@ static __always_inline struct udplb_vip *udplb_find_vip(struct abmap_snapshot *s
 	__u32 word = bit / 64;
 	__u64 *filter;
 
-	udplb_resnap(snap);
 	filter = abmap_lookup(snap, vip_filter, &word);
 	if (!filter || !((*filter >> (bit & 63)) & 1))
 		return NULL;
 	key.addr = pkt->iph->daddr;
 	key.port = pkt->udp->dest;
 	key.proto = IPPROTO_UDP;
-	udplb_resnap(snap);
 	return abmap_lookup(snap, vips, &key);
 }
 
@@ -429,7 +425,7 @@ static __always_inline bool udplb_may_forward(const struct udplb_pkt *pkt,
  * The VIP to balance @pkt across, counted in its vip_stats whatever becomes of the packet; or
  * NULL with the verdict set.
  */
-static __always_inline struct udplb_vip *udplb_classify(struct abmap_snapshot *snap,
+static __always_inline struct udplb_vip *udplb_classify(const struct abmap_snapshot *snap,
 							const struct udplb_pkt *pkt, __u32 len,
 							struct udplb_verdict *v)
 {
@@ -473,7 +469,7 @@ static __always_inline bool udplb_ct_valid(const struct udplb_ct *ct,
 }
 
 /* Conntrack's backend for @flow, if it still serves the flow. */
-static __always_inline struct udplb_backend *udplb_ct_backend(struct abmap_snapshot *snap,
+static __always_inline struct udplb_backend *udplb_ct_backend(const struct abmap_snapshot *snap,
 							      const struct udplb_flow *flow,
 							      const struct udplb_vip *vip,
 							      __u32 *id)
@@ -485,7 +481,6 @@ static __always_inline struct udplb_backend *udplb_ct_backend(struct abmap_snaps
 	if (!ct)
 		return NULL;
 	*id = ct->backend_id;
-	udplb_resnap(snap);
 	be = abmap_lookup(snap, backends, id);
 	if (!be || !udplb_ct_valid(ct, be, vip))
 		return NULL;
@@ -496,7 +491,7 @@ static __always_inline struct udplb_backend *udplb_ct_backend(struct abmap_snaps
  * The backend the VIP's Maglev ring gives @flow. It must be ACTIVE and the VIP's own: a ring
  * pointing elsewhere is a control-plane bug, never followed.
  */
-static __always_inline struct udplb_backend *udplb_ring_backend(struct abmap_snapshot *snap,
+static __always_inline struct udplb_backend *udplb_ring_backend(const struct abmap_snapshot *snap,
 								const struct udplb_flow *flow,
 								const struct udplb_vip *vip,
 								__u32 seed, __u32 *id)
@@ -508,14 +503,12 @@ static __always_inline struct udplb_backend *udplb_ring_backend(struct abmap_sna
 	if (!vip->ring_size)
 		return NULL;
 	slot = vip->ring_off + udplb_flow_hash(flow, seed, vip->hash_mode) % vip->ring_size;
-	udplb_resnap(snap);
 	ring_id = abmap_lookup(snap, ring, &slot);
 	if (!ring_id)
 		return NULL;
 	*id = *ring_id;
 	if (*id == UDPLB_NO_BACKEND)
 		return NULL;
-	udplb_resnap(snap);
 	be = abmap_lookup(snap, backends, id);
 	if (!be || be->state != UDPLB_BACKEND_ACTIVE || be->vip_id != vip->id)
 		return NULL;
@@ -542,7 +535,7 @@ static __always_inline bool udplb_ct_insert(const struct udplb_flow *flow, __u32
  * serves; else the ring, whose choice conntrack then remembers. Sets v->extra.
  */
 static __always_inline struct udplb_backend *
-udplb_pick_backend(struct abmap_snapshot *snap, const struct udplb_flow *flow,
+udplb_pick_backend(const struct abmap_snapshot *snap, const struct udplb_flow *flow,
 		   const struct udplb_vip *vip, __u32 seed, __u32 *id, struct udplb_verdict *v)
 {
 	struct udplb_backend *be;
@@ -691,6 +684,28 @@ static __always_inline __sum16 udplb_ipv4_csum(const struct iphdr *iph)
 	return (__sum16)~sum;
 }
 
+/* Apart in the id space: each CPU's sequence starts elsewhere, so CPUs rarely repeat ids. */
+#define UDPLB_IPIP_ID_CPU_STRIDE 0x9e37
+
+/*
+ * IP id of an outer header. With DF set the packet is never fragmented and the id means nothing
+ * (RFC 6864): 0, at no cost. With DF clear, fragments of different packets from us to one backend
+ * must not share an id within the reassembly timeout: a per-CPU sequence, as the kernel's tunnels
+ * use a counter (ip_select_ident()), without an atomic operation.
+ */
+static __always_inline __be16 udplb_outer_id(const struct udplb_verdict *v)
+{
+	__u32 *seq;
+
+	if (v->df)
+		return 0;
+	seq = udplb_elem(&ipip_ids, 0);
+	if (!seq)
+		return 0;
+	*seq += 1;
+	return bpf_htons((__u16)(*seq + bpf_get_smp_processor_id() * UDPLB_IPIP_ID_CPU_STRIDE));
+}
+
 /* Outer IPv4 header of an ipip packet, checksum included. */
 static __always_inline void udplb_outer_ip(struct iphdr *o, const struct udplb_verdict *v)
 {
@@ -698,7 +713,7 @@ static __always_inline void udplb_outer_ip(struct iphdr *o, const struct udplb_v
 	o->ihl = 5;
 	o->tos = v->tos;
 	o->tot_len = bpf_htons(bpf_ntohs(v->inner_len) + sizeof(*o));
-	o->id = 0;
+	o->id = udplb_outer_id(v);
 	o->frag_off = v->df;
 	o->ttl = 64;
 	o->protocol = IPPROTO_IPIP;

@@ -56,7 +56,10 @@ $(BUILD)/fuzz/%-smoke: $(BUILD)/fuzz/% tests/fuzz/run.sh tests/fuzz/fuzz.mk
 	$(Q)chmod +x $@
 
 # make check runs $(TEST_BINS), which holds the smoke scripts: build them first (a sub-make, so
-# that every .mk has added its targets by then).
+# that every .mk has added its targets by then). These .mk files are read before the Makefile's
+# first target: a plain rule here would become the default goal, hence .DEFAULT_GOAL. Other .mk
+# files: pattern rules and prerequisites of targets only, or set .DEFAULT_GOAL the same way.
+.DEFAULT_GOAL := all
 .PHONY: fuzz-smoke-bins
 check-one: fuzz-smoke-bins
 fuzz-smoke-bins: all

@@ -953,9 +953,11 @@ static bool check_ipip(const struct entry *ep, const struct row *r, const struct
 	inner_tot = ntohs(inner.tot_len);
 	if (outer.version != 4 || outer.ihl != 5)
 		row_fail(ep, r, "outer version/ihl %u/%u", outer.version, outer.ihl);
-	if (outer.protocol != IPPROTO_IPIP || outer.ttl != 64 || outer.id != 0)
-		row_fail(ep, r, "outer proto %u ttl %u id %u", outer.protocol, outer.ttl,
-			 ntohs(outer.id));
+	if (outer.protocol != IPPROTO_IPIP || outer.ttl != 64)
+		row_fail(ep, r, "outer proto %u ttl %u", outer.protocol, outer.ttl);
+	/* DF set: never fragmented, id 0 (RFC 6864). DF clear: see test_ipip_ids. */
+	if ((inner.frag_off & htons(0x4000)) && outer.id != 0)
+		row_fail(ep, r, "outer id %u with DF set, expected 0", ntohs(outer.id));
 	if (ntohs(outer.tot_len) != inner_tot + sizeof(outer))
 		row_fail(ep, r, "outer total length %u, inner %u", ntohs(outer.tot_len), inner_tot);
 	if (outer.tos != inner.tos || outer.frag_off != (inner.frag_off & htons(0x4000)))
@@ -1309,6 +1311,70 @@ static void test_packets_tc(void **state)
 	(void)state;
 	ktest_begin();
 	run_table(&ep_tc);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * IP ids of outer headers
+ */
+
+#define IPIP_ID_PACKETS 64
+
+/*
+ * Id of the outer header of @s encapsulated by @ep, after checking that it was encapsulated (the
+ * table checks the rest of the header).
+ */
+static __u16 outer_id(const struct entry *ep, const struct pkt_spec *s)
+{
+	struct result res;
+	struct iphdr outer;
+	struct pkt in;
+
+	build(s, &in);
+	run_once(ep, &in, &res, "ipip id");
+	if (res.retval != want_retval(ep, V_TX) || res.out_len < ETH_HLEN + sizeof(outer))
+		fail_msg("%s: [%s] ipip packet not forwarded: verdict %u, %u bytes", ktest_name(),
+			 ep->name, res.retval, res.out_len);
+	memcpy(&outer, res.out + ETH_HLEN, sizeof(outer));
+	if (outer.protocol != IPPROTO_IPIP || csum16(res.out + ETH_HLEN, sizeof(outer)))
+		fail_msg("%s: [%s] no valid outer header", ktest_name(), ep->name);
+	return ntohs(outer.id);
+}
+
+/*
+ * An outer header without DF may be fragmented on the way to the backend: fragments of two
+ * packets with one id would be reassembled together. Packets with DF clear get distinct ids
+ * (flows vary, the path stays the same: LB -> backend); with DF set the id stays 0.
+ */
+static void test_ipip_ids(void **state)
+{
+	const struct entry *eps[] = { &ep_xdp, &ep_tc };
+	__u16 ids[IPIP_ID_PACKETS];
+	__u32 e, i, j, dups;
+	(void)state;
+
+	ktest_begin();
+	enter_netns();
+	fx_setup();
+	for (e = 0; e < ARRAY_SIZE(eps); e++) {
+		struct pkt_spec df = { .daddr = VIP_ADDR(VIP_IPIP), .frag_off = 0x4000 };
+
+		for (i = 0, dups = 0; i < IPIP_ID_PACKETS; i++) {
+			struct pkt_spec s = { .daddr = VIP_ADDR(VIP_IPIP), .sport = 5000 + i };
+
+			ids[i] = outer_id(eps[e], &s);
+			for (j = 0; j < i && ids[j] != ids[i]; j++)
+				;
+			dups += j < i;
+		}
+		printf("  [%s] %u packets without DF: outer ids %u, %u, ... %u, %u repeated\n",
+		       eps[e]->name, IPIP_ID_PACKETS, ids[0], ids[1], ids[IPIP_ID_PACKETS - 1],
+		       dups);
+		if (dups)
+			fail_msg("%s: [%s] %u of %u outer ids (DF clear) repeat an earlier one",
+				 ktest_name(), eps[e]->name, dups, IPIP_ID_PACKETS);
+		if (outer_id(eps[e], &df) != 0)
+			fail_msg("%s: [%s] outer id not 0 with DF set", ktest_name(), eps[e]->name);
+	}
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1746,6 +1812,7 @@ int main(int argc, char **argv)
 		KTEST(test_packets_xdp),      KTEST(test_packets_tc),
 		KTEST(test_conntrack_sticky), KTEST(test_conntrack_stale),
 		KTEST(test_lookups_inlined),  KTEST(test_cost_per_packet),
+		KTEST(test_ipip_ids),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
