@@ -342,13 +342,16 @@ truncated:
 }
 
 /*
- * Do the IPv4 and UDP lengths fit the frame? Trailing Ethernet padding is fine. The UDP length
- * of a first fragment covers the whole datagram, so only an unfragmented one is checked.
+ * Do the IPv4 and UDP lengths fit the packet? @len is the whole packet's length from @data, which
+ * in tc may extend past data_end into the skb's pages (GRO, jumbo frames, many NICs): only the
+ * headers need to be linear. Trailing Ethernet padding is fine. The UDP length of a first fragment
+ * covers the whole datagram, so only an unfragmented one is checked.
  */
-static __always_inline bool udplb_bad_lengths(const struct udplb_pkt *pkt, void *data_end)
+static __always_inline bool udplb_bad_lengths(const struct udplb_pkt *pkt, void *data, __u32 len)
 {
 	__u32 tot = bpf_ntohs(pkt->iph->tot_len);
-	__u32 avail = data_end - (void *)pkt->iph;
+	__u32 l3 = (void *)pkt->iph - data;
+	__u32 avail = len > l3 ? len - l3 : 0;
 	__u32 ulen;
 
 	if (tot < pkt->ihl + sizeof(struct udphdr) || tot > avail)
@@ -360,9 +363,12 @@ static __always_inline bool udplb_bad_lengths(const struct udplb_pkt *pkt, void 
 	return ulen < sizeof(struct udphdr) || ulen > tot - pkt->ihl;
 }
 
-/* Locate the headers of an IPv4 UDP packet and check its lengths. Never writes the packet. */
-static __always_inline bool udplb_parse(void *data, void *data_end, struct udplb_pkt *pkt,
-					struct udplb_verdict *v)
+/*
+ * Locate the headers of an IPv4 UDP packet of @len bytes in [data, data_end) and check its
+ * lengths. Never writes the packet.
+ */
+static __always_inline bool udplb_parse(void *data, void *data_end, __u32 len,
+					struct udplb_pkt *pkt, struct udplb_verdict *v)
 {
 	if (!udplb_parse_eth(data, data_end, pkt, v) || !udplb_parse_ipv4(data_end, pkt, v))
 		return false;
@@ -371,7 +377,7 @@ static __always_inline bool udplb_parse(void *data, void *data_end, struct udplb
 		v->reason = UDPLB_R_TRUNCATED;
 		return false;
 	}
-	pkt->bad_lengths = udplb_bad_lengths(pkt, data_end);
+	pkt->bad_lengths = udplb_bad_lengths(pkt, data, len);
 	return true;
 }
 
@@ -618,8 +624,8 @@ static __always_inline void udplb_set_next_hop(void *ctx, __u32 ifindex,
 
 /*
  * Parse the frame in [data, data_end), classify it and choose what to do. Never writes the
- * packet: the entry point does that with its own helpers. @len is the packet length for the
- * counters, @ifindex the ingress device.
+ * packet: the entry point does that with its own helpers. @len is the whole packet's length (the
+ * length checks and the counters), @ifindex the ingress device.
  */
 static __always_inline void udplb_decide(void *ctx, void *data, void *data_end, __u32 len,
 					 __u32 ifindex, struct udplb_verdict *v)
@@ -634,7 +640,7 @@ static __always_inline void udplb_decide(void *ctx, void *data, void *data_end, 
 
 	v->extra = UDPLB_R_NONE;
 	v->action = UDPLB_ACT_PASS;
-	if (!udplb_parse(data, data_end, &pkt, v))
+	if (!udplb_parse(data, data_end, len, &pkt, v))
 		return;
 	/* The only pointer read of this packet: one snapshot serves every lookup below. */
 	if (abmap_snapshot_read(&udplb_ptr, &snap)) {
@@ -837,7 +843,10 @@ int udplb_xdp(struct xdp_md *ctx)
 /* Largest header we parse: Ethernet, one tag, IPv4 with 40 bytes of options, UDP. */
 #define UDPLB_MAX_HDR (ETH_HLEN + 4 + 60 + 8)
 
-/* Headers in a fragment page are out of the parser's reach: bring them into the linear part. */
+/*
+ * Headers in a fragment page are out of the parser's reach: bring them into the linear part. Only
+ * the headers: the payload may stay in the pages (the length checks use skb->len).
+ */
 static __always_inline void udplb_tc_pull_headers(struct __sk_buff *skb, __u32 len)
 {
 	if (skb->data_end - skb->data < UDPLB_MAX_HDR && skb->data_end - skb->data < len)
