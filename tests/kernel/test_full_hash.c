@@ -230,12 +230,60 @@ static void test_random_at_capacity_no_prealloc(void **state)
 	run_random(BPF_F_NO_PREALLOC, false, 3000);
 }
 
+/* Staged insert before the delete that makes room: only the final content counts. */
+static void test_random_any_order(void **state)
+{
+	(void)state;
+	run_random(0, true, 3000);
+}
+
+/* The same in a fixed case: insert first on a full hash, then the delete. */
+static void test_staged_insert_before_delete(void **state)
+{
+	struct fixture f;
+	struct model m = { 0 };
+	struct abmap_txn *txn;
+	__u32 keys[HASH_MAX], key = 20, i;
+	__u64 vals[HASH_MAX], val = 2000;
+
+	(void)state;
+	fixture_init(&f, 0);
+	for (i = 0; i < HASH_MAX; i++) {
+		keys[i] = i;
+		vals[i] = 100 + i;
+		m.present[i] = true;
+		m.val[i] = vals[i];
+	}
+	assert_int_equal(abmap_hash_set(f.hash, keys, vals, HASH_MAX), 0);
+	txn = abmap_txn_begin(f.group);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_update(txn, f.hash, &key, &val), 0);
+	assert_int_equal(abmap_txn_delete(txn, f.hash, &keys[0]), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	m.present[0] = false;
+	m.present[key] = true;
+	m.val[key] = val;
+	model_assert_live(&f, &m);
+
+	/* A final content over max_entries is refused and changes nothing. */
+	txn = abmap_txn_begin(f.group);
+	assert_non_null(txn);
+	key = 21;
+	assert_int_equal(abmap_txn_update(txn, f.hash, &key, &val), 0);
+	assert_int_equal(abmap_txn_commit(txn), -E2BIG);
+	model_assert_live(&f, &m);
+	assert_int_equal(abmap_array_set(f.arr, keys, 1), 0);
+	m.arr[0] = keys[0];
+	m.arr_len = 1;
+	model_assert_live(&f, &m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		KTEST(test_replace_all_then_array),
-		KTEST(test_random_at_capacity),
-		KTEST(test_random_at_capacity_no_prealloc),
+		KTEST(test_replace_all_then_array),	    KTEST(test_random_at_capacity),
+		KTEST(test_random_at_capacity_no_prealloc), KTEST(test_random_any_order),
+		KTEST(test_staged_insert_before_delete),
 	};
 
 	return cmocka_run_group_tests_name("full_hash", tests, NULL, NULL);

@@ -78,6 +78,77 @@ static void test_swap_one_key(void **state)
 	}
 }
 
+/* Insert staged before the delete that makes room: the final content fits, so it succeeds. */
+static void test_staged_insert_before_delete(void **state)
+{
+	struct ut_fixture *f = *state;
+	__u32 keys[HASH_MAX], key = 100, gone = 3, i;
+	__u64 vals[HASH_MAX], val = 1000;
+	struct abmap_txn *txn;
+
+	fill(keys, vals, 0, HASH_MAX, 0);
+	ut_ok(abmap_hash_set(f->hash, keys, vals, HASH_MAX));
+	txn = ut_txn_begin(f->group);
+	ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
+	ut_ok(abmap_txn_delete(txn, f->hash, &gone));
+	ut_ok(abmap_txn_commit(txn));
+	keys[gone] = key;
+	vals[gone] = val;
+	ut_assert_hash_live(f->group, f->hash, keys, vals, HASH_MAX);
+	ut_assert_hash_live_absent(f->group, f->hash, &gone, 1);
+
+	/* Many inserts first, then as many deletes, plus a key inserted then deleted again. */
+	txn = ut_txn_begin(f->group);
+	for (i = 0; i < HASH_MAX / 2; i++) {
+		key = 200 + i;
+		val = 2000 + i;
+		ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
+	}
+	key = 300;
+	ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
+	for (i = 0; i < HASH_MAX / 2; i++)
+		ut_ok(abmap_txn_delete(txn, f->hash, &keys[i]));
+	ut_ok(abmap_txn_delete(txn, f->hash, &key));
+	ut_ok(abmap_txn_commit(txn));
+	for (i = 0; i < HASH_MAX / 2; i++) {
+		ut_assert_hash_live_absent(f->group, f->hash, &keys[i], 1);
+		keys[i] = 200 + i;
+		vals[i] = 2000 + i;
+	}
+	ut_assert_hash_live(f->group, f->hash, keys, vals, HASH_MAX);
+	ut_assert_hash_live_absent(f->group, f->hash, &key, 1);
+
+	/* The final content does not fit: refused, nothing changes. */
+	txn = ut_txn_begin(f->group);
+	key = 400;
+	ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
+	ut_assert_fails(abmap_txn_commit(txn));
+	ut_assert_hash_live(f->group, f->hash, keys, vals, HASH_MAX);
+	/* ...and the group still commits. */
+	ut_ok(abmap_txn_commit(ut_txn_begin(f->group)));
+	ut_ok(abmap_hash_set(f->hash, keys, vals, HASH_MAX - 1));
+	ut_assert_hash_live(f->group, f->hash, keys, vals, HASH_MAX - 1);
+}
+
+/* Element changes staged before a whole content of the same hash do not count against it. */
+static void test_staged_before_whole_set(void **state)
+{
+	struct ut_fixture *f = *state;
+	__u32 keys[HASH_MAX], key = 500;
+	__u64 vals[HASH_MAX], val = 5;
+	struct abmap_txn *txn;
+
+	fill(keys, vals, 0, HASH_MAX, 0);
+	ut_ok(abmap_hash_set(f->hash, keys, vals, HASH_MAX));
+	fill(keys, vals, HASH_MAX, HASH_MAX, 1);
+	txn = ut_txn_begin(f->group);
+	ut_ok(abmap_txn_update(txn, f->hash, &key, &val));
+	ut_ok(abmap_txn_hash_set(txn, f->hash, keys, vals, HASH_MAX));
+	ut_ok(abmap_txn_commit(txn));
+	ut_assert_hash_live(f->group, f->hash, keys, vals, HASH_MAX);
+	ut_assert_hash_live_absent(f->group, f->hash, &key, 1);
+}
+
 /* Model of the randomized test. */
 struct model {
 	bool present[KEY_SPACE];
@@ -211,12 +282,21 @@ static void test_random_at_capacity(void **state)
 	run_random_at_capacity(*state, false);
 }
 
+/* Same, with each swap's insert staged before or after its delete at random. */
+static void test_random_any_order(void **state)
+{
+	run_random_at_capacity(*state, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		UT_FIXTURE_TEST(test_replace_all_then_array, setup),
 		UT_FIXTURE_TEST(test_swap_one_key, setup),
+		UT_FIXTURE_TEST(test_staged_insert_before_delete, setup),
+		UT_FIXTURE_TEST(test_staged_before_whole_set, setup),
 		UT_FIXTURE_TEST(test_random_at_capacity, setup),
+		UT_FIXTURE_TEST(test_random_any_order, setup),
 	};
 
 	ut_main_init();
