@@ -436,7 +436,8 @@ ABMAP_API int abmap_switchover(struct abmap_switchover *so);
  * while handles of the structure exist; abmap_group_free() frees every handle still
  * outstanding (they must not be used afterwards).
  * @param so handle; freed whatever the result.
- * @return 0, or -EALREADY if the change was already flipped.
+ * @return 0 (also when the change was already cancelled, through any handle of its structure),
+ *         or -EALREADY if the change was already flipped.
  */
 ABMAP_API int abmap_switchover_cancel(struct abmap_switchover *so);
 

@@ -722,10 +722,11 @@ int abmap_switchover(struct abmap_switchover *so)
 	if (!so)
 		return libabmap_err(-EINVAL);
 	g = so->map->group;
-	if (g->gen > so->gen) {
-		/* Already flipped by an earlier switchover or commit. */
-	} else if (so->cancel_epoch != so->map->cancel_epoch) {
+	/* Cancelled first: a later flip of the group by another structure does not undo that. */
+	if (so->cancel_epoch != so->map->cancel_epoch) {
 		err = -ECANCELED;
+	} else if (g->gen > so->gen) {
+		/* Already flipped by an earlier switchover or commit. */
 	} else {
 		err = commit(g, NULL);
 		session_end_if_idle(g);
@@ -744,9 +745,11 @@ int abmap_switchover_cancel(struct abmap_switchover *so)
 		return libabmap_err(-EINVAL);
 	map = so->map;
 	g = map->group;
-	if (g->gen > so->gen) {
+	if (so->cancel_epoch != map->cancel_epoch) {
+		/* Cancelled already (through any handle of the structure): nothing left to do. */
+	} else if (g->gen > so->gen) {
 		err = -EALREADY;
-	} else if (so->cancel_epoch == map->cancel_epoch) {
+	} else {
 		drop_deferred(map);
 		map->ready = false;
 		err = map_catch_up(map, passive_side(g));

@@ -278,12 +278,46 @@ static void test_staged_insert_before_delete(void **state)
 	model_assert_live(&f, &m);
 }
 
+/* Defect 12 on real maps: cancelled through one handle, then another structure flips. */
+static void test_cancelled_after_other_flip(void **state)
+{
+	struct abmap_switchover *h1, *h2, *other;
+	__u32 a[2] = { 1, 2 }, b[2] = { 3, 4 }, key = 1;
+	__u64 v = 9;
+	struct fixture f;
+	__u64 gen;
+
+	(void)state;
+	fixture_init(&f, 0);
+	gen = ktest_group_gen(f.group);
+	assert_int_equal(abmap_array_set_and_defer_switchover(f.arr, a, 2, &h1), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(f.arr, b, 2, &h2), 0);
+	assert_int_equal(abmap_hash_set_and_defer_switchover(f.hash, &key, &v, 1, &other), 0);
+	assert_int_equal(abmap_switchover_cancel(h2), 0);
+	assert_int_equal(abmap_switchover(other), 0);
+	assert_int_equal(ktest_group_gen(f.group), gen + 1);
+	assert_int_equal(abmap_switchover(h1), -ECANCELED);
+	assert_int_equal(ktest_group_gen(f.group), gen + 1);
+	ktest_assert_array(f.arr_fd[live(&f)], NULL, 0, ARR_MAX);
+	ktest_assert_hash(f.hash_fd[live(&f)], &key, &v, 1);
+
+	/* abmap_switchover_cancel() of a cancelled change: 0, not -EALREADY. */
+	assert_int_equal(abmap_array_set_and_defer_switchover(f.arr, a, 2, &h1), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(f.arr, b, 2, &h2), 0);
+	assert_int_equal(abmap_hash_set_and_defer_switchover(f.hash, NULL, NULL, 0, &other), 0);
+	assert_int_equal(abmap_switchover_cancel(h1), 0);
+	assert_int_equal(abmap_switchover(other), 0);
+	assert_int_equal(abmap_switchover_cancel(h2), 0);
+	ktest_assert_array(f.arr_fd[live(&f)], NULL, 0, ARR_MAX);
+	ktest_assert_hash(f.hash_fd[live(&f)], NULL, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		KTEST(test_replace_all_then_array),	    KTEST(test_random_at_capacity),
 		KTEST(test_random_at_capacity_no_prealloc), KTEST(test_random_any_order),
-		KTEST(test_staged_insert_before_delete),
+		KTEST(test_staged_insert_before_delete),    KTEST(test_cancelled_after_other_flip),
 	};
 
 	return cmocka_run_group_tests_name("full_hash", tests, NULL, NULL);

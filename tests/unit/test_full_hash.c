@@ -288,6 +288,46 @@ static void test_random_any_order(void **state)
 	run_random_at_capacity(*state, true);
 }
 
+/* Defect 12: a change cancelled through one handle, then another structure's switchover. */
+static void test_cancelled_after_other_flip(void **state)
+{
+	struct ut_fixture *f = *state;
+	struct abmap_switchover *h1, *h2, *other;
+	__u64 a[2] = { 1, 2 }, b[2] = { 3, 4 }, n[1] = { 9 };
+	__u64 gen = ut_gen(f->group);
+
+	ut_ok(abmap_array_set_and_defer_switchover(f->arr, a, 2, &h1));
+	ut_ok(abmap_array_set_and_defer_switchover(f->arr, b, 2, &h2));
+	ut_ok(abmap_array_set_and_defer_switchover(f->nolen, n, 1, &other));
+	/* Cancelling through h2 cancels every pending change of f->arr, h1's too. */
+	ut_ok(abmap_switchover_cancel(h2));
+	ut_ok(abmap_switchover(other));
+	assert_int_equal(ut_gen(f->group), gen + 1);
+	ut_assert_ret(abmap_switchover(h1), -ECANCELED);
+	assert_int_equal(ut_gen(f->group), gen + 1);
+	ut_assert_array_live(f->group, f->arr, NULL, 0, 0);
+
+	/* Same through abmap_switchover_cancel(). */
+	ut_ok(abmap_array_set_and_defer_switchover(f->arr, a, 2, &h1));
+	ut_ok(abmap_array_set_and_defer_switchover(f->arr, b, 2, &h2));
+	ut_ok(abmap_array_set_and_defer_switchover(f->nolen, n, 1, &other));
+	ut_ok(abmap_switchover_cancel(h1));
+	ut_ok(abmap_switchover(other));
+	ut_ok(abmap_switchover_cancel(h2)); /* was -EALREADY */
+	ut_assert_array_live(f->group, f->arr, NULL, 0, 0);
+
+	/* A change that was flipped still reports 0 / -EALREADY. */
+	ut_ok(abmap_array_set_and_defer_switchover(f->arr, a, 2, &h1));
+	ut_ok(abmap_array_set_and_defer_switchover(f->nolen, n, 1, &other));
+	ut_ok(abmap_switchover(other));
+	ut_ok(abmap_switchover(h1));
+	ut_ok(abmap_array_set_and_defer_switchover(f->arr, b, 2, &h1));
+	ut_ok(abmap_array_set_and_defer_switchover(f->nolen, n, 1, &other));
+	ut_ok(abmap_switchover(other));
+	ut_assert_ret(abmap_switchover_cancel(h1), -EALREADY);
+	ut_assert_array_live(f->group, f->arr, b, 2, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +337,7 @@ int main(void)
 		UT_FIXTURE_TEST(test_staged_before_whole_set, setup),
 		UT_FIXTURE_TEST(test_random_at_capacity, setup),
 		UT_FIXTURE_TEST(test_random_any_order, setup),
+		UT_FIXTURE_TEST(test_cancelled_after_other_flip, setup),
 	};
 
 	ut_main_init();
