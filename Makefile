@@ -36,7 +36,7 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Iinclude -I$(BUILD) -D_GNU_SOURCE
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Iinclude -Ilib -I$(BUILD) -D_GNU_SOURCE
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 LIB_LIBS := -lbpf -lpthread
 

@@ -73,20 +73,9 @@ struct abmap_group_opts {
 	int lock_timeout_ms;
 	/* Directory of lock files, default "/run/abmap" (created 0700 when missing). */
 	const char *lock_dir;
-	/*
-	 * Tests only: never wait for a grace period before rewriting a retired side. Programs still
-	 * reading it see torn data. Exists so tests can show the grace period matters.
-	 */
-	bool unsafe_no_grace;
-	/*
-	 * Tests only: called after every passive side is written, just before the flip (e.g. to
-	 * kill a writer there). A non-zero return aborts the commit with that error.
-	 */
-	int (*before_flip)(void *ctx);
-	void *before_flip_ctx;
 	size_t : 0;
 };
-#define abmap_group_opts__last_field before_flip_ctx
+#define abmap_group_opts__last_field lock_dir
 
 /**
  * @brief Open a group on a pointer map.

@@ -33,9 +33,6 @@ struct abmap_group *group_alloc(const struct backend_ops *be, const struct abmap
 		return libabmap_err_ptr(-ENOMEM);
 	}
 	g->lock_timeout_ms = OPTS_GET(opts, lock_timeout_ms, 0);
-	g->no_grace = OPTS_GET(opts, unsafe_no_grace, false);
-	g->before_flip = OPTS_GET(opts, before_flip, NULL);
-	g->before_flip_ctx = OPTS_GET(opts, before_flip_ctx, NULL);
 	g->pid = getpid();
 	g->lock_fd = -1;
 	g->ptr_fd = -1;

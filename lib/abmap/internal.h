@@ -201,6 +201,7 @@ struct abmap_group {
 	__u64 grace_requested;
 	__u64 grace_done;
 	int grace_err;
+	/* Test hooks (testing.h). */
 	bool no_grace;
 	int (*before_flip)(void *ctx);
 	void *before_flip_ctx;

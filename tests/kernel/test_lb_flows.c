@@ -142,7 +142,7 @@ static void lbt_attach(struct lbt *t, const struct lb_map_fds *fds, int prog_fd,
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 	err = lb_maps_open(&t->maps, fds, &go);
 	if (err)
 		fail_msg("%s: lb_maps_open: %s", ktest_name(), strerror(-err));

@@ -1063,7 +1063,7 @@ static void test_compat_bss(void **state)
 	skel->bss->active_side = 0;
 	memcpy(before, skel->bss, bss_size);
 
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 	g = ktest_track_group(abmap_group_new_var(bss_fd, off, 1, &go));
 	arr = abmap_array_new(g, a, b, NULL);
 	assert_non_null(arr);
@@ -1127,7 +1127,7 @@ static void test_compat_sizes(void **state)
 	skel = bss_ptr_load(&bss_fd, &a, &b);
 	bss_size = sizeof(*skel->bss);
 	assert_true(bss_size <= sizeof(before));
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 
 	for (pass = 0; pass < 2; pass++) {
 		unsigned char *bytes = (unsigned char *)skel->bss;

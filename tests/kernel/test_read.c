@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "abmap/testing.h"
 #include "ktest.h"
 
 static void array_read(bool mmapable, bool with_len)
@@ -200,8 +201,9 @@ static void test_array_read_racing_flips(void **state)
 	g = ktest_group(ptr, 0);
 	arr = abmap_array_new(g, a, b, NULL);
 	assert_non_null(arr);
-	ktest_group_opts(&go, -1, true);
+	ktest_group_opts(&go, -1);
 	r.writer = ktest_track_group(abmap_group_new(ptr, &go));
+	assert_int_equal(abmap_testing_set_no_grace(r.writer, true), 0);
 	r.writer_arr = abmap_array_new(r.writer, a, b, NULL);
 	assert_non_null(r.writer_arr);
 	mem[0] = mmap(NULL, RACE_ENTRIES * sizeof(__u64), PROT_READ, MAP_SHARED, a, 0);

@@ -368,7 +368,7 @@ static void child_main(const struct fds *f, struct child *c)
 	int rc = 0;
 
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = f->len1);
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 	g = abmap_group_new(f->ptr, &go);
 	if (!g)
 		_exit(20);
@@ -571,7 +571,7 @@ static void test_killed_writer_deferred(void **state)
 		__u32 junk[N];
 
 		LIBABMAP_OPTS(abmap_opts, o, .len_fd = f.len1);
-		ktest_group_opts(&go, 0, false);
+		ktest_group_opts(&go, 0);
 		g = abmap_group_new(f.ptr, &go);
 		if (!g)
 			_exit(20);
@@ -649,7 +649,7 @@ static void test_lock_timeout(void **state)
 	ptr = ktest_pointer_map();
 	g1 = ktest_group(ptr, 0);
 	g2 = ktest_group(ptr, 200);
-	ktest_group_opts(&go, -1, false);
+	ktest_group_opts(&go, -1);
 	g3 = ktest_track_group(abmap_group_new(ptr, &go));
 
 	t1 = abmap_txn_begin(g1);

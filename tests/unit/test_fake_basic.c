@@ -328,19 +328,18 @@ static int count_and_fail(void *ctx)
 	return ++*calls == 1 ? -EINTR : 0;
 }
 
-/* The before_flip hook runs with the passive side written; its error aborts the commit. */
+/* The before-flip test hook runs with the passive side written; its error aborts the commit. */
 static void test_before_flip_hook(void **state)
 {
 	struct ut_fixture *unused = *state;
 	int calls = 0;
-	LIBABMAP_OPTS(abmap_group_opts, opts, .before_flip = count_and_fail,
-		      .before_flip_ctx = &calls);
-	struct abmap_group *g = abmap_fake_group_new(&opts);
+	struct abmap_group *g = abmap_fake_group_new(NULL);
 	struct abmap *a = abmap_fake_array_new(g, sizeof(__u64), 4, 0);
 	__u64 v[2] = { 5, 6 }, got;
 
 	(void)unused;
 	assert_non_null(a);
+	ut_ok(abmap_testing_set_before_flip(g, count_and_fail, &calls));
 	ut_assert_ret(abmap_array_set(a, v, 2), -EINTR);
 	assert_int_equal(calls, 1);
 	assert_int_equal(ut_gen(g), 0);
