@@ -232,8 +232,8 @@ install: lib
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' lib/abmap/abmap.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/abmap.pc
-	$(Q)install -m 0644 include/abmap.h include/abmap_shared.h include/abmap_bpf.h \
-		$(DESTDIR)$(INCLUDEDIR)/
+	$(Q)install -m 0644 include/abmap.h include/abmap_fake.h include/abmap_shared.h \
+		include/abmap_bpf.h $(DESTDIR)$(INCLUDEDIR)/
 
 FORMAT_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h')
 

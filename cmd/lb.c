@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <abmap_fake.h>
+
 #include "lb.h"
 #include "maglev.h"
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abmap_fake.h"
 #include "internal.h"
 
 struct fake_group {

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include <abmap.h>
+#include <abmap_fake.h>
 #include <abmap/testing.h>
 
 #define UT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
