@@ -31,6 +31,16 @@ extern "C" {
 
 #define ABMAP_API __attribute__((visibility("default")))
 
+/** Version of this header; abmap_version() gives the library's. Bumped with the soname. */
+#define LIBABMAP_MAJOR_VERSION 1
+#define LIBABMAP_MINOR_VERSION 0
+
+/**
+ * @brief Version of the library actually linked, "MAJOR.MINOR" (e.g. "1.0"); compare with
+ *        LIBABMAP_MAJOR_VERSION / LIBABMAP_MINOR_VERSION of the header built against.
+ */
+ABMAP_API const char *abmap_version(void);
+
 /** Declare and zero an options struct with its @c sz set, e.g. LIBABMAP_OPTS(abmap_group_opts, o). */
 #define LIBABMAP_OPTS(TYPE, NAME, ...)                                                             \
 	struct TYPE NAME = ({                                                                      \
@@ -127,6 +137,13 @@ ABMAP_API void abmap_group_free(struct abmap_group *group);
  * @return 0 or a negative errno.
  */
 ABMAP_API int abmap_group_sync(struct abmap_group *group);
+
+/**
+ * @brief The fd of the group's pointer map (compatibility mode: of the map holding the
+ *        variable). The group owns it (do not close it).
+ * @return the fd, -EINVAL, or -EOPNOTSUPP for a group of the fake store.
+ */
+ABMAP_API int abmap_group_pointer_fd(const struct abmap_group *group);
 
 /**
  * @brief Read the live generation from the kernel.
@@ -226,6 +243,22 @@ struct abmap_opts {
 };
 #define abmap_opts__last_field write_path
 
+/** Names of the built-in kinds, for abmap_new() (a typo is then a compile error). */
+#define ABMAP_KIND_ARRAY "array"
+#define ABMAP_KIND_HASH "hash"
+
+/**
+ * @brief The two sides' fds of an A/B structure declared as maps @p name_a and @p name_b (as the
+ *        macros of abmap_bpf.h do), from a libbpf skeleton: the @c fd_a, @c fd_b arguments of
+ *        abmap_new(). Needs libbpf.h, which skeletons include.
+ *
+ * @code
+ * backends = abmap_new(group, ABMAP_KIND_ARRAY, ABMAP_SKEL_PAIR(skel, backends), &opts);
+ * @endcode
+ */
+#define ABMAP_SKEL_PAIR(skel, name)                                                                \
+	bpf_map__fd((skel)->maps.name##_a), bpf_map__fd((skel)->maps.name##_b)
+
 /**
  * @brief Attach a structure of any registered kind to a group.
  *
@@ -236,8 +269,13 @@ struct abmap_opts {
  * struct abmap_pointer) refuses to start a write (-EINVAL) until every recorded structure whose
  * maps still exist is attached.
  *
+ * There is no typed constructor per kind: it would take the same arguments. Arrays
+ * (ABMAP_KIND_ARRAY): two BPF_MAP_TYPE_ARRAY maps (u32 key), optionally a length map in
+ * @p opts; BPF_F_MMAPABLE maps are written through mmap(). Hashes (ABMAP_KIND_HASH): two
+ * BPF_MAP_TYPE_HASH maps.
+ *
  * @param group group.
- * @param kind kind name ("array", "hash" or a registered one).
+ * @param kind kind name (ABMAP_KIND_ARRAY, ABMAP_KIND_HASH or a registered one).
  * @param fd_a map of side A.
  * @param fd_b map of side B.
  * @param opts options, may be NULL.
@@ -245,21 +283,6 @@ struct abmap_opts {
  */
 ABMAP_API struct abmap *abmap_new(struct abmap_group *group, const char *kind, int fd_a, int fd_b,
 				  const struct abmap_opts *opts);
-
-/**
- * @brief Attach an array structure: two BPF_MAP_TYPE_ARRAY maps (u32 key), optionally a length
- *        map in @p opts. BPF_F_MMAPABLE maps are written through mmap().
- * @return the structure, or NULL with errno set.
- */
-ABMAP_API struct abmap *abmap_array_new(struct abmap_group *group, int fd_a, int fd_b,
-					const struct abmap_opts *opts);
-
-/**
- * @brief Attach a hash structure: two BPF_MAP_TYPE_HASH maps.
- * @return the structure, or NULL with errno set.
- */
-ABMAP_API struct abmap *abmap_hash_new(struct abmap_group *group, int fd_a, int fd_b,
-				       const struct abmap_opts *opts);
 
 /**
  * @brief Detach and free a structure. Fails with -EBUSY while it has staged or deferred changes.
@@ -273,6 +296,24 @@ ABMAP_API int abmap_free(struct abmap *map);
  * @return 0, or -EOPNOTSUPP if the kind refuses that program type.
  */
 ABMAP_API int abmap_check_prog(const struct abmap *map, enum bpf_prog_type type);
+
+/**
+ * @brief The fd of one side of a structure. The structure owns it (do not close it); it stays
+ *        valid until abmap_free() or abmap_group_free().
+ * @param side ABMAP_SIDE_A or ABMAP_SIDE_B.
+ * @return the fd, -EINVAL, or -EOPNOTSUPP for a structure of the fake store.
+ */
+ABMAP_API int abmap_fd(const struct abmap *map, int side);
+
+/**
+ * @brief The kernel map id of one side of a structure.
+ * @param side ABMAP_SIDE_A or ABMAP_SIDE_B.
+ * @return the id, or 0 (bad arguments; side B of a fake structure).
+ */
+ABMAP_API __u32 abmap_map_id(const struct abmap *map, int side);
+
+/** @brief The group a structure belongs to (NULL for NULL). */
+ABMAP_API struct abmap_group *abmap_group_of(const struct abmap *map);
 
 /** Key size of a structure (4 for arrays). */
 ABMAP_API __u32 abmap_key_size(const struct abmap *map);
@@ -297,7 +338,10 @@ ABMAP_API int abmap_get(struct abmap *map, const void *key, void *value);
  */
 ABMAP_API int abmap_next_key(struct abmap *map, const void *key, void *next_key);
 
-/** @brief abmap_get() for arrays: element @p index of the live side. */
+/**
+ * @brief abmap_get() for arrays, with a typed index: element @p index of the live side.
+ * @return 0, -ENOENT at or past the length, -EINVAL if not an array.
+ */
 ABMAP_API int abmap_array_get(struct abmap *array, __u32 index, void *value);
 
 /**
@@ -349,9 +393,6 @@ ABMAP_API int abmap_array_read(struct abmap *array, __u32 start, __u32 count, vo
  */
 ABMAP_API int abmap_hash_read(struct abmap *hash, void *keys, void *values, __u32 max, __u32 *n,
 			      __u64 *generation);
-
-/** @brief abmap_get() for hashes. */
-ABMAP_API int abmap_hash_get(struct abmap *hash, const void *key, void *value);
 
 /* ---------------------------------------------------------------------------------------------
  * Transactions: stage changes to several structures of one group, then flip once.

@@ -197,6 +197,15 @@ int abmap_group_sync(struct abmap_group *g)
 	return libabmap_err(group_wait_grace(g, ptr.generation));
 }
 
+int abmap_group_pointer_fd(const struct abmap_group *g)
+{
+	if (!g)
+		return libabmap_err(-EINVAL);
+	if (g->ptr_fd < 0)
+		return libabmap_err(-EOPNOTSUPP);
+	return g->ptr_fd;
+}
+
 int abmap_group_generation(struct abmap_group *g, __u64 *generation)
 {
 	struct abmap_pointer ptr;

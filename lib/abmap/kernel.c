@@ -741,15 +741,3 @@ struct abmap *abmap_new(struct abmap_group *g, const char *kind_name, int fd_a, 
 		kind_put(kind);
 	return map;
 }
-
-struct abmap *abmap_array_new(struct abmap_group *g, int fd_a, int fd_b,
-			      const struct abmap_opts *opts)
-{
-	return abmap_new(g, "array", fd_a, fd_b, opts);
-}
-
-struct abmap *abmap_hash_new(struct abmap_group *g, int fd_a, int fd_b,
-			     const struct abmap_opts *opts)
-{
-	return abmap_new(g, "hash", fd_a, fd_b, opts);
-}

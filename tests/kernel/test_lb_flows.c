@@ -406,7 +406,7 @@ static int ring_choice(struct lbt *t, __u32 batch, __u32 i)
 	struct udplb_vip v;
 	__u32 id;
 
-	if (abmap_hash_get(t->maps.vips, &k, &v))
+	if (abmap_get(t->maps.vips, &k, &v))
 		fail_msg("the VIP is not live");
 	if (abmap_array_get(t->maps.ring,
 			    v.ring_off + udplb_flow_hash(&f, HASH_SEED, v.hash_mode) % v.ring_size,
@@ -661,7 +661,7 @@ static void capture_cfg(struct stress *st, int which)
 
 	make_cfg(&c->state, which);
 	lbt_commit(st->t, &c->state);
-	if (abmap_hash_get(st->t->maps.vips, &k, &v))
+	if (abmap_get(st->t->maps.vips, &k, &v))
 		fail_msg("the VIP is not live");
 	assert_int_equal(v.ring_off, 0);
 	c->ring_size = v.ring_size;

@@ -29,8 +29,8 @@ static void array_read(bool mmapable, bool with_len)
 	if (with_len)
 		lf = ktest_len_map();
 	g = ktest_group(ptr, 0);
-	arr = abmap_array_new(
-		g, a, b, &(struct abmap_opts){ .sz = sizeof(struct abmap_opts), .len_fd = lf });
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b,
+			&(struct abmap_opts){ .sz = sizeof(struct abmap_opts), .len_fd = lf });
 	assert_non_null(arr);
 	for (i = 0; i < 100; i++)
 		v[i] = 7 * i + 1;
@@ -88,7 +88,7 @@ static void test_hash_read(void **state)
 	a = ktest_hash_map("kt_rha", sizeof(__u32), sizeof(__u64), MAX);
 	b = ktest_hash_map("kt_rhb", sizeof(__u32), sizeof(__u64), MAX);
 	g = ktest_group(ptr, 0);
-	h = abmap_hash_new(g, a, b, NULL);
+	h = abmap_new(g, ABMAP_KIND_HASH, a, b, NULL);
 	assert_non_null(h);
 
 	assert_int_equal(abmap_hash_read(h, got_keys, got_vals, MAX, &n, &gen), 0);
@@ -199,12 +199,12 @@ static void test_array_read_racing_flips(void **state)
 	a = ktest_array_map("kt_race_a", sizeof(__u64), RACE_ENTRIES, true);
 	b = ktest_array_map("kt_race_b", sizeof(__u64), RACE_ENTRIES, true);
 	g = ktest_group(ptr, 0);
-	arr = abmap_array_new(g, a, b, NULL);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
 	assert_non_null(arr);
 	ktest_group_opts(&go, -1);
 	r.writer = ktest_track_group(abmap_group_new(ptr, &go));
 	assert_int_equal(abmap_testing_set_no_grace(r.writer, true), 0);
-	r.writer_arr = abmap_array_new(r.writer, a, b, NULL);
+	r.writer_arr = abmap_new(r.writer, ABMAP_KIND_ARRAY, a, b, NULL);
 	assert_non_null(r.writer_arr);
 	mem[0] = mmap(NULL, RACE_ENTRIES * sizeof(__u64), PROT_READ, MAP_SHARED, a, 0);
 	mem[1] = mmap(NULL, RACE_ENTRIES * sizeof(__u64), PROT_READ, MAP_SHARED, b, 0);

@@ -256,11 +256,9 @@ static void do_run(struct run *r, const struct reader_cfg *cfg, bool unsafe,
 	ktest_group_opts(&go, 0);
 	r->g = ktest_track_group(abmap_group_new(bpf_map__fd(r->skel->maps.ptr), &go));
 	assert_int_equal(abmap_testing_set_no_grace(r->g, unsafe), 0);
-	r->ga = abmap_array_new(r->g, bpf_map__fd(r->skel->maps.ga_a),
-				bpf_map__fd(r->skel->maps.ga_b), NULL);
+	r->ga = abmap_new(r->g, ABMAP_KIND_ARRAY, ABMAP_SKEL_PAIR(r->skel, ga), NULL);
 	assert_non_null(r->ga);
-	r->gb = abmap_array_new(r->g, bpf_map__fd(r->skel->maps.gb_a),
-				bpf_map__fd(r->skel->maps.gb_b), NULL);
+	r->gb = abmap_new(r->g, ABMAP_KIND_ARRAY, ABMAP_SKEL_PAIR(r->skel, gb), NULL);
 	assert_non_null(r->gb);
 	r->prog_fd = bpf_program__fd(r->skel->progs.torn_read);
 	r->repeat = cfg->repeat;

@@ -56,10 +56,10 @@ static void assert_world_live(struct ut_fixture *f, const struct world *w)
 	ut_assert_array_live(f->group, f->nolen, w->b.val, B_MAX, B_MAX);
 	for (k = 0; k < H_KEYS; k++) {
 		if (w->h.present[k]) {
-			ut_ok(abmap_hash_get(f->hash, &k, &v));
+			ut_ok(abmap_get(f->hash, &k, &v));
 			assert_int_equal(v, w->h.val[k]);
 		} else {
-			ut_assert_ret(abmap_hash_get(f->hash, &k, &v), -ENOENT);
+			ut_assert_ret(abmap_get(f->hash, &k, &v), -ENOENT);
 		}
 	}
 }
