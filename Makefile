@@ -2,11 +2,12 @@
 #
 # make            library, BPF objects, tools, tests, examples (into build/)
 # make check      every test, then every test again under ASan+UBSan (SANITIZE=1: only that)
+# make check-abi  the built libabmap.so still exports every released symbol (lib/abmap/abi/)
 # make install    PREFIX=/usr/local DESTDIR=
 # V=1             show commands
 
-VERSION_MAJOR := 0
-VERSION := 0.1.0
+VERSION_MAJOR := 1
+VERSION := 1.0.0
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -36,7 +37,7 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Iinclude -I$(BUILD) -D_GNU_SOURCE
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Iinclude -Ilib -I$(BUILD) -D_GNU_SOURCE
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 LIB_LIBS := -lbpf -lpthread
 
@@ -100,8 +101,8 @@ E2E_SRCS := $(filter-out $(E2E_BPF_SRCS),$(sort $(wildcard tests/e2e/*.c)))
 E2E_BINS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(E2E_SRCS))
 E2E_RUN := $(if $(wildcard tests/e2e/run.sh),tests/e2e/run.sh)
 
-.PHONY: all lib bpf tests e2e-tools examples check check-one bench demo fuzz install format \
-	check-format clean
+.PHONY: all lib bpf tests e2e-tools examples check check-one check-abi bench demo fuzz install \
+	format check-format clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -215,6 +216,10 @@ endif
 check-one: all
 	$(Q)E2E_BUILD=$(BUILD) scripts/run-tests.sh $(BUILD) $(TEST_BINS) $(E2E_RUN)
 
+# Released symbols (lib/abmap/abi/libabmap.so.$(VERSION_MAJOR).symbols) still exported, same nodes
+check-abi: $(LIB_SO)
+	$(Q)scripts/check-abi.sh $(LIB_SO) lib/abmap/abi/libabmap.so.$(VERSION_MAJOR).symbols
+
 # Every libFuzzer target FUZZ_SECONDS seconds on its seed corpus (tests/fuzz/run.sh)
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -232,8 +237,8 @@ install: lib
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' lib/abmap/abmap.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/abmap.pc
-	$(Q)install -m 0644 include/abmap.h include/abmap_shared.h include/abmap_bpf.h \
-		$(DESTDIR)$(INCLUDEDIR)/
+	$(Q)install -m 0644 include/abmap.h include/abmap_fake.h include/abmap_shared.h \
+		include/abmap_bpf.h $(DESTDIR)$(INCLUDEDIR)/
 
 FORMAT_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h')
 

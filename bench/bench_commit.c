@@ -97,9 +97,9 @@ static int full_setup(struct full_contender *c, __u32 n, char *err, size_t len)
 		return -errno;
 	}
 	LIBABMAP_OPTS(abmap_opts, o, .write_path = c->path);
-	c->arr = abmap_array_new(c->g, c->a, c->b, &o);
+	c->arr = abmap_new(c->g, ABMAP_KIND_ARRAY, c->a, c->b, &o);
 	if (!c->arr) {
-		snprintf(err, len, "abmap_array_new: %s", strerror(errno));
+		snprintf(err, len, "abmap_new: %s", strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -319,8 +319,8 @@ static int one_setup(struct one_contender *c, char *err, size_t len)
 		snprintf(err, len, "abmap_group_new: %s", strerror(errno));
 		return -errno;
 	}
-	c->m = c->hash ? abmap_hash_new(c->g, c->a, c->b, NULL) :
-			 abmap_array_new(c->g, c->a, c->b, NULL);
+	c->m = c->hash ? abmap_new(c->g, ABMAP_KIND_HASH, c->a, c->b, NULL) :
+			 abmap_new(c->g, ABMAP_KIND_ARRAY, c->a, c->b, NULL);
 	if (!c->m) {
 		snprintf(err, len, "attaching the structure: %s", strerror(errno));
 		return -errno;

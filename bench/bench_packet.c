@@ -359,7 +359,7 @@ static int predict(const __u8 *ip, __u32 *id, struct udplb_backend *be)
 	key.addr = flow.daddr;
 	key.port = flow.dport;
 	key.proto = IPPROTO_UDP;
-	e = abmap_hash_get(fx.maps.vips, &key, &vip);
+	e = abmap_get(fx.maps.vips, &key, &vip);
 	if (e)
 		return e;
 	if (!vip.ring_size)

@@ -20,6 +20,7 @@
 
 #include <bpf/bpf.h>
 
+#include "abmap/testing.h"
 #include "cli.h"
 #include "instance.h"
 
@@ -276,16 +277,16 @@ int inst_open(struct cli_ctx *ctx, const struct cli_args *args, struct instance 
 		fds.backends[i] = inst->fd[INST_BACKENDS_A + i];
 		fds.ring[i] = inst->fd[INST_RING_A + i];
 	}
-	if (getenv("UDPLB_TEST_PAUSE_BEFORE_FLIP")) {
-		gopts.before_flip = pause_before_flip;
-		gopts.before_flip_ctx = getenv("UDPLB_TEST_PAUSE_BEFORE_FLIP");
-	}
 	err = lb_maps_open(&inst->maps, &fds, &gopts);
 	if (err) {
 		cli_err("cannot open the configuration of %s: %s", dev, strerror(-err));
 		inst_close(inst);
+		return err;
 	}
-	return err;
+	if (getenv("UDPLB_TEST_PAUSE_BEFORE_FLIP"))
+		abmap_testing_set_before_flip(inst->maps.group, pause_before_flip,
+					      getenv("UDPLB_TEST_PAUSE_BEFORE_FLIP"));
+	return 0;
 }
 
 void inst_close(struct instance *inst)

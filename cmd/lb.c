@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <abmap_fake.h>
+
 #include "lb.h"
 #include "maglev.h"
 
@@ -788,14 +790,15 @@ int lb_maps_open(struct lb_maps *maps, const struct lb_map_fds *fds,
 	m.group = abmap_group_new(fds->ptr, opts);
 	if (!m.group)
 		return -errno;
-	m.vips = abmap_hash_new(m.group, fds->vips[0], fds->vips[1], NULL);
+	m.vips = abmap_new(m.group, ABMAP_KIND_HASH, fds->vips[0], fds->vips[1], NULL);
 	if (m.vips)
-		m.vip_filter =
-			abmap_array_new(m.group, fds->vip_filter[0], fds->vip_filter[1], NULL);
+		m.vip_filter = abmap_new(m.group, ABMAP_KIND_ARRAY, fds->vip_filter[0],
+					 fds->vip_filter[1], NULL);
 	if (m.vip_filter)
-		m.backends = abmap_array_new(m.group, fds->backends[0], fds->backends[1], NULL);
+		m.backends = abmap_new(m.group, ABMAP_KIND_ARRAY, fds->backends[0],
+				       fds->backends[1], NULL);
 	if (m.backends)
-		m.ring = abmap_array_new(m.group, fds->ring[0], fds->ring[1], NULL);
+		m.ring = abmap_new(m.group, ABMAP_KIND_ARRAY, fds->ring[0], fds->ring[1], NULL);
 	err = m.ring ? check_maps(&m, NULL) : -errno;
 	if (err) {
 		abmap_group_free(m.group);
@@ -878,7 +881,7 @@ static int live_read_vips(struct lb_maps *m, struct live *l, struct lb_err *err)
 			break;
 		if (ret)
 			return lb_fail(err, ret, "reading the VIP keys: %s", strerror(-ret));
-		ret = abmap_hash_get(m->vips, &l->keys[n], &l->vals[n]);
+		ret = abmap_get(m->vips, &l->keys[n], &l->vals[n]);
 		if (ret == -ENOENT)
 			return -EAGAIN; /* the side flipped under us */
 		if (ret)

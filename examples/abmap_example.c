@@ -58,10 +58,8 @@ int main(void)
 	group = abmap_group_new(bpf_map__fd(skel->maps.config), NULL);
 	if (!group)
 		goto out_errno;
-	backends = abmap_array_new(group, bpf_map__fd(skel->maps.backends_a),
-				   bpf_map__fd(skel->maps.backends_b), &array_opts);
-	ports = abmap_hash_new(group, bpf_map__fd(skel->maps.ports_a),
-			       bpf_map__fd(skel->maps.ports_b), NULL);
+	backends = abmap_new(group, ABMAP_KIND_ARRAY, ABMAP_SKEL_PAIR(skel, backends), &array_opts);
+	ports = abmap_new(group, ABMAP_KIND_HASH, ABMAP_SKEL_PAIR(skel, ports), NULL);
 	if (!backends || !ports)
 		goto out_errno;
 

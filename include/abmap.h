@@ -31,6 +31,16 @@ extern "C" {
 
 #define ABMAP_API __attribute__((visibility("default")))
 
+/** Version of this header; abmap_version() gives the library's. Bumped with the soname. */
+#define LIBABMAP_MAJOR_VERSION 1
+#define LIBABMAP_MINOR_VERSION 0
+
+/**
+ * @brief Version of the library actually linked, "MAJOR.MINOR" (e.g. "1.0"); compare with
+ *        LIBABMAP_MAJOR_VERSION / LIBABMAP_MINOR_VERSION of the header built against.
+ */
+ABMAP_API const char *abmap_version(void);
+
 /** Declare and zero an options struct with its @c sz set, e.g. LIBABMAP_OPTS(abmap_group_opts, o). */
 #define LIBABMAP_OPTS(TYPE, NAME, ...)                                                             \
 	struct TYPE NAME = ({                                                                      \
@@ -73,20 +83,9 @@ struct abmap_group_opts {
 	int lock_timeout_ms;
 	/* Directory of lock files, default "/run/abmap" (created 0700 when missing). */
 	const char *lock_dir;
-	/*
-	 * Tests only: never wait for a grace period before rewriting a retired side. Programs still
-	 * reading it see torn data. Exists so tests can show the grace period matters.
-	 */
-	bool unsafe_no_grace;
-	/*
-	 * Tests only: called after every passive side is written, just before the flip (e.g. to
-	 * kill a writer there). A non-zero return aborts the commit with that error.
-	 */
-	int (*before_flip)(void *ctx);
-	void *before_flip_ctx;
 	size_t : 0;
 };
-#define abmap_group_opts__last_field before_flip_ctx
+#define abmap_group_opts__last_field lock_dir
 
 /**
  * @brief Open a group on a pointer map.
@@ -138,6 +137,13 @@ ABMAP_API void abmap_group_free(struct abmap_group *group);
  * @return 0 or a negative errno.
  */
 ABMAP_API int abmap_group_sync(struct abmap_group *group);
+
+/**
+ * @brief The fd of the group's pointer map (compatibility mode: of the map holding the
+ *        variable). The group owns it (do not close it).
+ * @return the fd, -EINVAL, or -EOPNOTSUPP for a group of the fake store.
+ */
+ABMAP_API int abmap_group_pointer_fd(const struct abmap_group *group);
 
 /**
  * @brief Read the live generation from the kernel.
@@ -237,6 +243,22 @@ struct abmap_opts {
 };
 #define abmap_opts__last_field write_path
 
+/** Names of the built-in kinds, for abmap_new() (a typo is then a compile error). */
+#define ABMAP_KIND_ARRAY "array"
+#define ABMAP_KIND_HASH "hash"
+
+/**
+ * @brief The two sides' fds of an A/B structure declared as maps @p name_a and @p name_b (as the
+ *        macros of abmap_bpf.h do), from a libbpf skeleton: the @c fd_a, @c fd_b arguments of
+ *        abmap_new(). Needs libbpf.h, which skeletons include.
+ *
+ * @code
+ * backends = abmap_new(group, ABMAP_KIND_ARRAY, ABMAP_SKEL_PAIR(skel, backends), &opts);
+ * @endcode
+ */
+#define ABMAP_SKEL_PAIR(skel, name)                                                                \
+	bpf_map__fd((skel)->maps.name##_a), bpf_map__fd((skel)->maps.name##_b)
+
 /**
  * @brief Attach a structure of any registered kind to a group.
  *
@@ -247,8 +269,13 @@ struct abmap_opts {
  * struct abmap_pointer) refuses to start a write (-EINVAL) until every recorded structure whose
  * maps still exist is attached.
  *
+ * There is no typed constructor per kind: it would take the same arguments. Arrays
+ * (ABMAP_KIND_ARRAY): two BPF_MAP_TYPE_ARRAY maps (u32 key), optionally a length map in
+ * @p opts; BPF_F_MMAPABLE maps are written through mmap(). Hashes (ABMAP_KIND_HASH): two
+ * BPF_MAP_TYPE_HASH maps.
+ *
  * @param group group.
- * @param kind kind name ("array", "hash" or a registered one).
+ * @param kind kind name (ABMAP_KIND_ARRAY, ABMAP_KIND_HASH or a registered one).
  * @param fd_a map of side A.
  * @param fd_b map of side B.
  * @param opts options, may be NULL.
@@ -256,21 +283,6 @@ struct abmap_opts {
  */
 ABMAP_API struct abmap *abmap_new(struct abmap_group *group, const char *kind, int fd_a, int fd_b,
 				  const struct abmap_opts *opts);
-
-/**
- * @brief Attach an array structure: two BPF_MAP_TYPE_ARRAY maps (u32 key), optionally a length
- *        map in @p opts. BPF_F_MMAPABLE maps are written through mmap().
- * @return the structure, or NULL with errno set.
- */
-ABMAP_API struct abmap *abmap_array_new(struct abmap_group *group, int fd_a, int fd_b,
-					const struct abmap_opts *opts);
-
-/**
- * @brief Attach a hash structure: two BPF_MAP_TYPE_HASH maps.
- * @return the structure, or NULL with errno set.
- */
-ABMAP_API struct abmap *abmap_hash_new(struct abmap_group *group, int fd_a, int fd_b,
-				       const struct abmap_opts *opts);
 
 /**
  * @brief Detach and free a structure. Fails with -EBUSY while it has staged or deferred changes.
@@ -284,6 +296,24 @@ ABMAP_API int abmap_free(struct abmap *map);
  * @return 0, or -EOPNOTSUPP if the kind refuses that program type.
  */
 ABMAP_API int abmap_check_prog(const struct abmap *map, enum bpf_prog_type type);
+
+/**
+ * @brief The fd of one side of a structure. The structure owns it (do not close it); it stays
+ *        valid until abmap_free() or abmap_group_free().
+ * @param side ABMAP_SIDE_A or ABMAP_SIDE_B.
+ * @return the fd, -EINVAL, or -EOPNOTSUPP for a structure of the fake store.
+ */
+ABMAP_API int abmap_fd(const struct abmap *map, int side);
+
+/**
+ * @brief The kernel map id of one side of a structure.
+ * @param side ABMAP_SIDE_A or ABMAP_SIDE_B.
+ * @return the id, or 0 (bad arguments; side B of a fake structure).
+ */
+ABMAP_API __u32 abmap_map_id(const struct abmap *map, int side);
+
+/** @brief The group a structure belongs to (NULL for NULL). */
+ABMAP_API struct abmap_group *abmap_group_of(const struct abmap *map);
 
 /** Key size of a structure (4 for arrays). */
 ABMAP_API __u32 abmap_key_size(const struct abmap *map);
@@ -308,7 +338,10 @@ ABMAP_API int abmap_get(struct abmap *map, const void *key, void *value);
  */
 ABMAP_API int abmap_next_key(struct abmap *map, const void *key, void *next_key);
 
-/** @brief abmap_get() for arrays: element @p index of the live side. */
+/**
+ * @brief abmap_get() for arrays, with a typed index: element @p index of the live side.
+ * @return 0, -ENOENT at or past the length, -EINVAL if not an array.
+ */
 ABMAP_API int abmap_array_get(struct abmap *array, __u32 index, void *value);
 
 /**
@@ -317,8 +350,49 @@ ABMAP_API int abmap_array_get(struct abmap *array, __u32 index, void *value);
  */
 ABMAP_API int abmap_array_len(struct abmap *array, __u32 *len);
 
-/** @brief abmap_get() for hashes. */
-ABMAP_API int abmap_hash_get(struct abmap *hash, const void *key, void *value);
+/**
+ * @brief Read elements [@p start, @p start + @p count) of an array's live side in one go,
+ *        together with the generation they belong to.
+ *
+ * Consistent without taking the writer lock: the generation is read before and after the
+ * elements, and the read is repeated when a flip landed in between (after a flip and its grace
+ * period a writer may rewrite the side being read). Fast: one memcpy() from an mmap() of
+ * BPF_F_MMAPABLE maps, else bpf_map_lookup_batch() (one element at a time where the kernel
+ * refuses batches). Slots at or past the length read as zero. In compatibility mode
+ * (abmap_group_new_var()) only the side is stored, so two flips by another process during one
+ * read go unnoticed.
+ *
+ * @param array array structure.
+ * @param start first index.
+ * @param count number of elements; @p start + @p count must not exceed max_entries.
+ * @param values out: @p count * value_size bytes (may be NULL when @p count is 0).
+ * @param len out, may be NULL: the live length (max_entries without a length map).
+ * @param generation out, may be NULL: the generation the elements and the length belong to.
+ * @return 0, -EINVAL (not an array, range past max_entries), -EAGAIN if the group flipped
+ *         during every one of a bounded number of attempts, or another negative errno.
+ */
+ABMAP_API int abmap_array_read(struct abmap *array, __u32 start, __u32 count, void *values,
+			       __u32 *len, __u64 *generation);
+
+/**
+ * @brief Read every key and value of a hash's live side in one go, together with the
+ *        generation they belong to.
+ *
+ * Consistent as abmap_array_read() is. Fast: bpf_map_lookup_batch() (one element at a time
+ * where the kernel refuses batches, and for kinds with their own read or next_key operation).
+ * Keys come in the map's iteration order.
+ *
+ * @param hash hash structure (or any structure of a kind other than "array").
+ * @param keys out: room for @p max keys.
+ * @param values out: room for @p max values.
+ * @param max capacity of @p keys and @p values, in elements.
+ * @param n out: the number of elements read; with -ENOSPC, the number needed.
+ * @param generation out, may be NULL: the generation the content belongs to.
+ * @return 0, -ENOSPC if the live side holds more than @p max elements, -EINVAL, -EAGAIN (see
+ *         abmap_array_read()), or another negative errno.
+ */
+ABMAP_API int abmap_hash_read(struct abmap *hash, void *keys, void *values, __u32 max, __u32 *n,
+			      __u64 *generation);
 
 /* ---------------------------------------------------------------------------------------------
  * Transactions: stage changes to several structures of one group, then flip once.
@@ -440,78 +514,6 @@ ABMAP_API int abmap_switchover(struct abmap_switchover *so);
  *         or -EALREADY if the change was already flipped.
  */
 ABMAP_API int abmap_switchover_cancel(struct abmap_switchover *so);
-
-/* ---------------------------------------------------------------------------------------------
- * In-memory fake, for unit tests of controllers: same semantics, no kernel.
- */
-
-enum abmap_fake_op {
-	ABMAP_FAKE_WRITE, /* any element write or delete on any side, including the length */
-	ABMAP_FAKE_FLIP,  /* the pointer store */
-	ABMAP_FAKE_GRACE, /* a grace-period wait */
-	__ABMAP_FAKE_OP_MAX,
-};
-
-/** Fake array without a length map (abmap_fake_array_new() @p flags). */
-#define ABMAP_FAKE_NO_LEN (1U << 0)
-
-/**
- * @brief Create a group whose maps live in memory.
- * @param opts options, may be NULL (lock options are ignored: the lock is in memory).
- * @return the group, or NULL with errno set.
- */
-ABMAP_API struct abmap_group *abmap_fake_group_new(const struct abmap_group_opts *opts);
-
-/**
- * @brief Create a fake array structure (u32 index) with a length map unless ABMAP_FAKE_NO_LEN.
- * @return the structure, or NULL with errno set.
- */
-ABMAP_API struct abmap *abmap_fake_array_new(struct abmap_group *group, __u32 value_size,
-					     __u32 max_entries, __u32 flags);
-
-/**
- * @brief Create a fake hash structure.
- * @return the structure, or NULL with errno set.
- */
-ABMAP_API struct abmap *abmap_fake_hash_new(struct abmap_group *group, __u32 key_size,
-					    __u32 value_size, __u32 max_entries);
-
-/**
- * @brief Create a fake structure of any registered kind.
- *
- * The kind's @c validate sees a struct bpf_map_info with @p type and the sizes. Storage behaves
- * as an ARRAY (u32 index, no deletes) for BPF_MAP_TYPE_ARRAY, else as a HASH.
- * @return the structure, or NULL with errno set (ENOENT: unknown kind; EINVAL: refused).
- */
-ABMAP_API struct abmap *abmap_fake_new(struct abmap_group *group, const char *kind,
-				       enum bpf_map_type type, __u32 key_size, __u32 value_size,
-				       __u32 max_entries);
-
-/**
- * @brief Read one side of a fake structure directly, whatever is live.
- * @param side ABMAP_SIDE_A or ABMAP_SIDE_B.
- * @return 0 or -ENOENT (absent key; arrays: index >= max_entries).
- */
-ABMAP_API int abmap_fake_peek(struct abmap *map, int side, const void *key, void *value);
-
-/**
- * @brief Read the length of one side of a fake array (max_entries without a length map).
- * @return 0 or a negative errno.
- */
-ABMAP_API int abmap_fake_peek_len(struct abmap *array, int side, __u32 *len);
-
-/**
- * @brief Make the @p nth next operation of type @p op (1 = the very next) fail with @p err.
- * @param err a negative errno.
- * @return 0 or -EINVAL.
- */
-ABMAP_API int abmap_fake_fail(struct abmap_group *group, enum abmap_fake_op op, unsigned int nth,
-			      int err);
-
-/**
- * @brief Number of operations of type @p op performed so far (failed ones included).
- */
-ABMAP_API unsigned long abmap_fake_count(struct abmap_group *group, enum abmap_fake_op op);
 
 #ifdef __cplusplus
 }

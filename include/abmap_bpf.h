@@ -3,7 +3,7 @@
  * BPF-side reader API of libabmap.
  *
  * Declare a group's pointer map and its A/B structures with the macros below; their layout is
- * what abmap_group_new(), abmap_array_new() and abmap_hash_new() accept. In a program, read the
+ * what abmap_group_new() and abmap_new() accept. In a program, read the
  * pointer once into a snapshot and pass that snapshot to every lookup, so all structures are read
  * from the same side:
  *

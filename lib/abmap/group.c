@@ -33,9 +33,6 @@ struct abmap_group *group_alloc(const struct backend_ops *be, const struct abmap
 		return libabmap_err_ptr(-ENOMEM);
 	}
 	g->lock_timeout_ms = OPTS_GET(opts, lock_timeout_ms, 0);
-	g->no_grace = OPTS_GET(opts, unsafe_no_grace, false);
-	g->before_flip = OPTS_GET(opts, before_flip, NULL);
-	g->before_flip_ctx = OPTS_GET(opts, before_flip_ctx, NULL);
 	g->pid = getpid();
 	g->lock_fd = -1;
 	g->ptr_fd = -1;
@@ -198,6 +195,15 @@ int abmap_group_sync(struct abmap_group *g)
 		return 0;
 	}
 	return libabmap_err(group_wait_grace(g, ptr.generation));
+}
+
+int abmap_group_pointer_fd(const struct abmap_group *g)
+{
+	if (!g)
+		return libabmap_err(-EINVAL);
+	if (g->ptr_fd < 0)
+		return libabmap_err(-EOPNOTSUPP);
+	return g->ptr_fd;
 }
 
 int abmap_group_generation(struct abmap_group *g, __u64 *generation)

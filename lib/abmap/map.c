@@ -111,6 +111,32 @@ int abmap_free(struct abmap *map)
 	return 0;
 }
 
+static bool valid_side(int side)
+{
+	return side == ABMAP_SIDE_A || side == ABMAP_SIDE_B;
+}
+
+int abmap_fd(const struct abmap *map, int side)
+{
+	if (!map || !valid_side(side))
+		return libabmap_err(-EINVAL);
+	if (map->sides[side].fd < 0)
+		return libabmap_err(-EOPNOTSUPP);
+	return map->sides[side].fd;
+}
+
+__u32 abmap_map_id(const struct abmap *map, int side)
+{
+	if (!map || !valid_side(side))
+		return 0;
+	return side == ABMAP_SIDE_A ? map->id_a : map->id_b;
+}
+
+struct abmap_group *abmap_group_of(const struct abmap *map)
+{
+	return map ? map->group : NULL;
+}
+
 __u32 abmap_key_size(const struct abmap *map)
 {
 	return map ? map->key_size : 0;
@@ -190,13 +216,6 @@ int abmap_array_get(struct abmap *array, __u32 index, void *value)
 	if (!array || !array->kind->is_array)
 		return libabmap_err(-EINVAL);
 	return abmap_get(array, &index, value);
-}
-
-int abmap_hash_get(struct abmap *hash, const void *key, void *value)
-{
-	if (!hash || hash->kind->is_array)
-		return libabmap_err(-EINVAL);
-	return abmap_get(hash, key, value);
 }
 
 int abmap_array_len(struct abmap *array, __u32 *len)

@@ -377,13 +377,12 @@ int ktest_obj_get(const char *name)
 
 /* ------------------------------------------------------------------------------------------- */
 
-void ktest_group_opts(struct abmap_group_opts *opts, int lock_timeout_ms, bool unsafe_no_grace)
+void ktest_group_opts(struct abmap_group_opts *opts, int lock_timeout_ms)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->sz = sizeof(*opts);
 	opts->lock_timeout_ms = lock_timeout_ms;
 	opts->lock_dir = lock_dir;
-	opts->unsafe_no_grace = unsafe_no_grace;
 }
 
 static void group_free(void *arg)
@@ -403,7 +402,7 @@ struct abmap_group *ktest_group(int pointer_fd, int lock_timeout_ms)
 	struct abmap_group_opts opts;
 	struct abmap_group *group;
 
-	ktest_group_opts(&opts, lock_timeout_ms, false);
+	ktest_group_opts(&opts, lock_timeout_ms);
 	group = abmap_group_new(pointer_fd, &opts);
 	if (!group)
 		fail_msg("%s: abmap_group_new: %s", cur_test, strerror(errno));

@@ -73,7 +73,7 @@ void ktest_pin(int fd, const char *name);
 int ktest_obj_get(const char *name);
 
 /* Group options with the test's lock directory. */
-void ktest_group_opts(struct abmap_group_opts *opts, int lock_timeout_ms, bool unsafe_no_grace);
+void ktest_group_opts(struct abmap_group_opts *opts, int lock_timeout_ms);
 /* abmap_group_new() with the test's lock directory; asserts success; freed at teardown. */
 struct abmap_group *ktest_group(int pointer_fd, int lock_timeout_ms);
 /* Track a group created by the caller. */

@@ -142,7 +142,7 @@ static void lbt_attach(struct lbt *t, const struct lb_map_fds *fds, int prog_fd,
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 	err = lb_maps_open(&t->maps, fds, &go);
 	if (err)
 		fail_msg("%s: lb_maps_open: %s", ktest_name(), strerror(-err));
@@ -406,7 +406,7 @@ static int ring_choice(struct lbt *t, __u32 batch, __u32 i)
 	struct udplb_vip v;
 	__u32 id;
 
-	if (abmap_hash_get(t->maps.vips, &k, &v))
+	if (abmap_get(t->maps.vips, &k, &v))
 		fail_msg("the VIP is not live");
 	if (abmap_array_get(t->maps.ring,
 			    v.ring_off + udplb_flow_hash(&f, HASH_SEED, v.hash_mode) % v.ring_size,
@@ -661,7 +661,7 @@ static void capture_cfg(struct stress *st, int which)
 
 	make_cfg(&c->state, which);
 	lbt_commit(st->t, &c->state);
-	if (abmap_hash_get(st->t->maps.vips, &k, &v))
+	if (abmap_get(st->t->maps.vips, &k, &v))
 		fail_msg("the VIP is not live");
 	assert_int_equal(v.ring_off, 0);
 	c->ring_size = v.ring_size;

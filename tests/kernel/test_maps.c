@@ -75,7 +75,7 @@ static void array_basic(bool mmapable, bool with_len)
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = lf);
 
 	g = ktest_group(ptr, 0);
-	arr = abmap_array_new(g, a, b, &o);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, &o);
 	assert_non_null(arr);
 	assert_int_equal(abmap_key_size(arr), 4);
 	assert_int_equal(abmap_value_size(arr), 4);
@@ -235,7 +235,7 @@ static void test_array_wide_values(void **state)
 		a = ktest_array_map("kt_wa", sizeof(struct wide), N, mm);
 		b = ktest_array_map("kt_wb", sizeof(struct wide), N, mm);
 		g = ktest_group(ptr, 0);
-		arr = abmap_array_new(g, a, b, NULL);
+		arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
 		assert_non_null(arr);
 		for (i = 0; i < N; i++)
 			v[i] = (struct wide){ .x = i, .y = 1000 + i, .z = 0xabc00000u + i };
@@ -276,7 +276,7 @@ static void test_hash(void **state)
 	a = ktest_hash_map("kt_ha", sizeof(__u32), sizeof(__u64), 64);
 	b = ktest_hash_map("kt_hb", sizeof(__u32), sizeof(__u64), 64);
 	g = ktest_group(ptr, 0);
-	h = abmap_hash_new(g, a, b, NULL);
+	h = abmap_new(g, ABMAP_KIND_HASH, a, b, NULL);
 	assert_non_null(h);
 	assert_int_equal(abmap_key_size(h), 4);
 	assert_int_equal(abmap_value_size(h), 8);
@@ -288,10 +288,10 @@ static void test_hash(void **state)
 	ktest_assert_hash(b, k1, v1, 3);
 	assert_int_equal(ktest_hash_count(a), 0);
 	key = 2;
-	assert_int_equal(abmap_hash_get(h, &key, &val), 0);
+	assert_int_equal(abmap_get(h, &key, &val), 0);
 	assert_int_equal(val, 20);
 	key = 99;
-	assert_int_equal(abmap_hash_get(h, &key, &val), -ENOENT);
+	assert_int_equal(abmap_get(h, &key, &val), -ENOENT);
 	assert_int_equal(abmap_get(h, &key, &val), -ENOENT);
 
 	/* gen 2: update 1, add 4, delete 2, delete an absent key; into A. */
@@ -312,7 +312,7 @@ static void test_hash(void **state)
 	ktest_assert_hash(a, k2, v2, 3);
 	ktest_assert_hash(b, k1, v1, 3);
 	key = 2;
-	assert_int_equal(abmap_hash_get(h, &key, &val), -ENOENT);
+	assert_int_equal(abmap_get(h, &key, &val), -ENOENT);
 
 	/* gen 3: replace everything with {10}; B held {1,2,3}. */
 	assert_int_equal(abmap_hash_set(h, k3, v3, 1), 0);
@@ -407,11 +407,11 @@ static void test_txn_multi(void **state)
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = lf);
 
 	g = ktest_group(ptr, 0);
-	s1 = abmap_array_new(g, a1, b1, &o);
+	s1 = abmap_new(g, ABMAP_KIND_ARRAY, a1, b1, &o);
 	assert_non_null(s1);
-	s2 = abmap_array_new(g, a2, b2, NULL);
+	s2 = abmap_new(g, ABMAP_KIND_ARRAY, a2, b2, NULL);
 	assert_non_null(s2);
-	h = abmap_hash_new(g, ha, hb, NULL);
+	h = abmap_new(g, ABMAP_KIND_HASH, ha, hb, NULL);
 	assert_non_null(h);
 
 	/* gen 1: all three in one transaction. */
@@ -544,13 +544,13 @@ static void test_deferred(void **state)
 
 	g = ktest_group(ptr, 0);
 	g2 = ktest_group(ptr, 0); /* a second writer on the same pointer map */
-	s1 = abmap_array_new(g, a1, b1, &o);
+	s1 = abmap_new(g, ABMAP_KIND_ARRAY, a1, b1, &o);
 	assert_non_null(s1);
-	s2 = abmap_array_new(g, a2, b2, NULL);
+	s2 = abmap_new(g, ABMAP_KIND_ARRAY, a2, b2, NULL);
 	assert_non_null(s2);
 	/* g2 attaches the same structures: a writer must attach every recorded member. */
-	assert_non_null(abmap_array_new(g2, a1, b1, &o));
-	assert_non_null(abmap_array_new(g2, a2, b2, NULL));
+	assert_non_null(abmap_new(g2, ABMAP_KIND_ARRAY, a1, b1, &o));
+	assert_non_null(abmap_new(g2, ABMAP_KIND_ARRAY, a2, b2, NULL));
 
 	/* Same content committed twice: both sides of both arrays hold it. */
 	fill(x1, 6, 10);
@@ -673,7 +673,7 @@ static void test_deferred_hash(void **state)
 	a = ktest_hash_map("kt_ha", 4, 8, 16);
 	b = ktest_hash_map("kt_hb", 4, 8, 16);
 	g = ktest_group(ptr, 0);
-	h = abmap_hash_new(g, a, b, NULL);
+	h = abmap_new(g, ABMAP_KIND_HASH, a, b, NULL);
 	assert_non_null(h);
 
 	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
@@ -745,27 +745,27 @@ static void test_validation(void **state)
 	len8 = ktest_map(BPF_MAP_TYPE_ARRAY, "kt_len8", 4, 8, 2, 0);
 
 	/* A and B differ. */
-	assert_einval_null(abmap_array_new(g, a4, b8, NULL));
-	assert_einval_null(abmap_array_new(g, a4, b32, NULL));
-	assert_einval_null(abmap_array_new(g, a4, bnm, NULL));
-	assert_einval_null(abmap_array_new(g, bnm, a4, NULL));
-	assert_einval_null(abmap_hash_new(g, h1, h8, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, a4, b8, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, a4, b32, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, a4, bnm, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, bnm, a4, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_HASH, h1, h8, NULL));
 	/* Wrong kind of map. */
-	assert_einval_null(abmap_array_new(g, h1, h2, NULL));
-	assert_einval_null(abmap_hash_new(g, a4, a4b, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, h1, h2, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_HASH, a4, a4b, NULL));
 	assert_einval_null(abmap_new(g, "array", h1, h2, NULL));
 	/* Wrong length map. */
 	memset(&o, 0, sizeof(o));
 	o.sz = sizeof(o);
 	o.len_fd = len1;
-	assert_einval_null(abmap_array_new(g, a4, a4b, &o));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, a4, a4b, &o));
 	o.len_fd = len8;
-	assert_einval_null(abmap_array_new(g, a4, a4b, &o));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, a4, a4b, &o));
 	/* A write path the maps do not allow. */
 	bnm2 = ktest_array_map("kt_bnm2", 4, N, false);
 	o.len_fd = 0;
 	o.write_path = ABMAP_WRITE_MMAP;
-	assert_einval_null(abmap_array_new(g, bnm, bnm2, &o));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, bnm, bnm2, &o));
 	o.write_path = ABMAP_WRITE_AUTO;
 	/* Unknown kind. */
 	errno = 0;
@@ -791,7 +791,7 @@ static void test_validation(void **state)
 	/* Nothing above was attached: the good pair still fits and works. */
 	arr = abmap_new(g, "array", a4, a4b, NULL);
 	assert_non_null(arr);
-	hs = abmap_hash_new(g, h1, h2, NULL);
+	hs = abmap_new(g, ABMAP_KIND_HASH, h1, h2, NULL);
 	assert_non_null(hs);
 	assert_int_equal(abmap_array_set(arr, vals, 4), 0);
 	assert_gen(g, ptr, 1);
@@ -799,7 +799,7 @@ static void test_validation(void **state)
 
 	/* Structures of another group, or of the wrong kind, are refused by a transaction. */
 	g2 = ktest_group(ktest_pointer_map(), 0);
-	foreign = abmap_array_new(g2, b8, ktest_array_map("kt_b8b", 8, N, true), NULL);
+	foreign = abmap_new(g2, ABMAP_KIND_ARRAY, b8, ktest_array_map("kt_b8b", 8, N, true), NULL);
 	assert_non_null(foreign);
 	txn = abmap_txn_begin(g);
 	assert_non_null(txn);
@@ -815,8 +815,41 @@ static void test_validation(void **state)
 
 	/* Freeing a structure detaches it; its maps can be attached again. */
 	assert_int_equal(abmap_free(arr), 0);
-	arr = abmap_array_new(g, a4, a4b, NULL);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a4, a4b, NULL);
 	assert_non_null(arr);
+}
+
+/* Accessors: each side's fd and id, the group, the pointer map's fd. */
+static void test_accessors(void **state)
+{
+	struct abmap_group *g;
+	struct abmap *arr, *h;
+	int ptr, a, b, ha, hb;
+
+	(void)state;
+	ktest_begin();
+	ptr = ktest_pointer_map();
+	a = ktest_array_map("kt_acc_a", 4, N, true);
+	b = ktest_array_map("kt_acc_b", 4, N, true);
+	ha = ktest_hash_map("kt_acc_ha", 4, 8, N);
+	hb = ktest_hash_map("kt_acc_hb", 4, 8, N);
+	g = ktest_group(ptr, 0);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
+	h = abmap_new(g, ABMAP_KIND_HASH, ha, hb, NULL);
+	assert_non_null(arr);
+	assert_non_null(h);
+
+	/* The structure keeps its own fds (dups) of the same maps. */
+	assert_true(abmap_fd(arr, ABMAP_SIDE_A) >= 0 && abmap_fd(arr, ABMAP_SIDE_A) != a);
+	assert_int_equal(ktest_map_id(abmap_fd(arr, ABMAP_SIDE_A)), ktest_map_id(a));
+	assert_int_equal(ktest_map_id(abmap_fd(arr, ABMAP_SIDE_B)), ktest_map_id(b));
+	assert_int_equal(ktest_map_id(abmap_fd(h, ABMAP_SIDE_B)), ktest_map_id(hb));
+	assert_int_equal(abmap_fd(h, 2), -EINVAL);
+	assert_int_equal(abmap_map_id(arr, ABMAP_SIDE_A), ktest_map_id(a));
+	assert_int_equal(abmap_map_id(arr, ABMAP_SIDE_B), ktest_map_id(b));
+	assert_int_equal(abmap_map_id(h, ABMAP_SIDE_A), ktest_map_id(ha));
+	assert_ptr_equal(abmap_group_of(arr), g);
+	assert_int_equal(ktest_map_id(abmap_group_pointer_fd(g)), ktest_map_id(ptr));
 }
 
 /*
@@ -839,16 +872,16 @@ static void test_validation_shared_maps(void **state)
 	c = ktest_array_map("kt_c", 4, N, true);
 	g = ktest_group(ptr, 0);
 
-	assert_einval_null(abmap_array_new(g, a, a, NULL));
-	s1 = abmap_array_new(g, a, b, NULL);
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, a, a, NULL));
+	s1 = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
 	assert_non_null(s1);
-	assert_einval_null(abmap_array_new(g, b, a, NULL));
-	assert_einval_null(abmap_array_new(g, a, b, NULL));
-	assert_einval_null(abmap_array_new(g, c, a, NULL));
-	assert_einval_null(abmap_array_new(g, b, c, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, b, a, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, c, a, NULL));
+	assert_einval_null(abmap_new(g, ABMAP_KIND_ARRAY, b, c, NULL));
 	/* Once detached, the maps are free again. */
 	assert_int_equal(abmap_free(s1), 0);
-	s1 = abmap_array_new(g, b, a, NULL);
+	s1 = abmap_new(g, ABMAP_KIND_ARRAY, b, a, NULL);
 	assert_non_null(s1);
 }
 
@@ -872,7 +905,7 @@ static void test_pointer_record(void **state)
 	a = ktest_array_map("kt_a", 4, N, true);
 	b = ktest_array_map("kt_b", 4, N, true);
 	g = ktest_group(ptr, 0);
-	arr = abmap_array_new(g, a, b, NULL);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
 	assert_non_null(arr);
 
 	for (i = 1; i <= 3; i++) {
@@ -1063,9 +1096,9 @@ static void test_compat_bss(void **state)
 	skel->bss->active_side = 0;
 	memcpy(before, skel->bss, bss_size);
 
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 	g = ktest_track_group(abmap_group_new_var(bss_fd, off, 1, &go));
-	arr = abmap_array_new(g, a, b, NULL);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
 	assert_non_null(arr);
 	gen0 = ktest_group_gen(g);
 	assert_int_equal(gen0 & 1, 0);
@@ -1097,7 +1130,7 @@ static void test_compat_bss(void **state)
 	ktest_group_free(g);
 	assert_int_equal(skel->bss->active_side, 0);
 	g = ktest_track_group(abmap_group_new_var(bss_fd, off, 1, &go));
-	arr = abmap_array_new(g, a, b, NULL);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
 	assert_non_null(arr);
 	assert_int_equal(ktest_group_gen(g) & 1, 0);
 	assert_int_equal(abmap_array_get(arr, 1, v1), 0);
@@ -1127,7 +1160,7 @@ static void test_compat_sizes(void **state)
 	skel = bss_ptr_load(&bss_fd, &a, &b);
 	bss_size = sizeof(*skel->bss);
 	assert_true(bss_size <= sizeof(before));
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 
 	for (pass = 0; pass < 2; pass++) {
 		unsigned char *bytes = (unsigned char *)skel->bss;
@@ -1144,7 +1177,7 @@ static void test_compat_sizes(void **state)
 		memcpy(before, skel->bss, bss_size);
 
 		g = ktest_track_group(abmap_group_new_var(bss_fd, off, size, &go));
-		arr = abmap_array_new(g, a, b, NULL);
+		arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
 		assert_non_null(arr);
 		assert_int_equal(abmap_array_set(arr, v, 2), 0);
 		if (size == 4)
@@ -1179,6 +1212,7 @@ int main(void)
 		KTEST(test_deferred_hash),
 		KTEST(test_validation),
 		KTEST(test_validation_shared_maps),
+		KTEST(test_accessors),
 		KTEST(test_pointer_record),
 		KTEST(test_user_kind),
 		KTEST(test_compat_bss),

@@ -78,13 +78,13 @@ static void open_group(struct group *gr, const struct fds *f, bool with_h)
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = f->len1);
 
 	gr->g = ktest_group(f->ptr, 0);
-	gr->s1 = abmap_array_new(gr->g, f->a1, f->b1, &o);
+	gr->s1 = abmap_new(gr->g, ABMAP_KIND_ARRAY, f->a1, f->b1, &o);
 	assert_non_null(gr->s1);
-	gr->s2 = abmap_array_new(gr->g, f->a2, f->b2, NULL);
+	gr->s2 = abmap_new(gr->g, ABMAP_KIND_ARRAY, f->a2, f->b2, NULL);
 	assert_non_null(gr->s2);
 	gr->h = NULL;
 	if (with_h) {
-		gr->h = abmap_hash_new(gr->g, f->ha, f->hb, NULL);
+		gr->h = abmap_new(gr->g, ABMAP_KIND_HASH, f->ha, f->hb, NULL);
 		assert_non_null(gr->h);
 	}
 }
@@ -159,11 +159,11 @@ static void check_after_restart(struct group *gr, struct fds *f)
 	}
 	for (i = 0; i < 3; i++) {
 		k = hk2[i];
-		assert_int_equal(abmap_hash_get(gr->h, &k, &hv), 0);
+		assert_int_equal(abmap_get(gr->h, &k, &hv), 0);
 		assert_int_equal(hv, hv2[i]);
 	}
 	k = hk1[0];
-	assert_int_equal(abmap_hash_get(gr->h, &k, &hv), -ENOENT);
+	assert_int_equal(abmap_get(gr->h, &k, &hv), -ENOENT);
 }
 
 /* gen 3: one element of s1 changes; everything else goes live on B with gen 2's content. */
@@ -287,7 +287,7 @@ static void test_member_list(void **state)
 	ktest_assert_array(f.a1, x2, 7, N);
 
 	/* Attach it: the commit goes through. */
-	gr.h = abmap_hash_new(gr.g, f.ha, f.hb, NULL);
+	gr.h = abmap_new(gr.g, ABMAP_KIND_HASH, f.ha, f.hb, NULL);
 	assert_non_null(gr.h);
 	commit_one_change_and_check(&gr, &f);
 }
@@ -368,11 +368,11 @@ static void child_main(const struct fds *f, struct child *c)
 	int rc = 0;
 
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = f->len1);
-	ktest_group_opts(&go, 0, false);
+	ktest_group_opts(&go, 0);
 	g = abmap_group_new(f->ptr, &go);
 	if (!g)
 		_exit(20);
-	s = abmap_array_new(g, f->a1, f->b1, &o);
+	s = abmap_new(g, ABMAP_KIND_ARRAY, f->a1, f->b1, &o);
 	if (!s)
 		_exit(21);
 	txn = abmap_txn_begin(g);
@@ -428,7 +428,7 @@ static void test_two_processes(void **state)
 
 	/* lock_timeout_ms = 0: EBUSY at once. */
 	g0 = ktest_group(f.ptr, 0);
-	s0 = abmap_array_new(g0, f.a1, f.b1, &o);
+	s0 = abmap_new(g0, ABMAP_KIND_ARRAY, f.a1, f.b1, &o);
 	assert_non_null(s0);
 	errno = 0;
 	t0 = ktest_now_ns();
@@ -446,7 +446,7 @@ static void test_two_processes(void **state)
 
 	/* A long enough timeout: waits for the child's commit, then sees its flip. */
 	g1 = ktest_group(f.ptr, 10000);
-	s1 = abmap_array_new(g1, f.a1, f.b1, &o);
+	s1 = abmap_new(g1, ABMAP_KIND_ARRAY, f.a1, f.b1, &o);
 	assert_non_null(s1);
 	assert_int_equal(ktest_group_gen(g1), 0);
 	ch = 'g';
@@ -571,13 +571,13 @@ static void test_killed_writer_deferred(void **state)
 		__u32 junk[N];
 
 		LIBABMAP_OPTS(abmap_opts, o, .len_fd = f.len1);
-		ktest_group_opts(&go, 0, false);
+		ktest_group_opts(&go, 0);
 		g = abmap_group_new(f.ptr, &go);
 		if (!g)
 			_exit(20);
-		s1 = abmap_array_new(g, f.a1, f.b1, &o);
-		if (!s1 || !abmap_array_new(g, f.a2, f.b2, NULL) ||
-		    !abmap_hash_new(g, f.ha, f.hb, NULL))
+		s1 = abmap_new(g, ABMAP_KIND_ARRAY, f.a1, f.b1, &o);
+		if (!s1 || !abmap_new(g, ABMAP_KIND_ARRAY, f.a2, f.b2, NULL) ||
+		    !abmap_new(g, ABMAP_KIND_HASH, f.ha, f.hb, NULL))
 			_exit(21);
 		fill(junk, N, 0xdead0);
 		if (abmap_array_set_and_defer_switchover(s1, junk, N, &so))
@@ -649,7 +649,7 @@ static void test_lock_timeout(void **state)
 	ptr = ktest_pointer_map();
 	g1 = ktest_group(ptr, 0);
 	g2 = ktest_group(ptr, 200);
-	ktest_group_opts(&go, -1, false);
+	ktest_group_opts(&go, -1);
 	g3 = ktest_track_group(abmap_group_new(ptr, &go));
 
 	t1 = abmap_txn_begin(g1);

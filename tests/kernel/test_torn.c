@@ -7,7 +7,7 @@
  * CPU 0 runs it through BPF_PROG_TEST_RUN in a loop; a writer thread on CPU 1 commits both arrays
  * continuously, stamping every element with the generation its commit makes live.
  *
- *  - negative control (unsafe_no_grace): the writer rewrites a retired side while programs still
+ *  - negative control (abmap_testing_set_no_grace()): the writer rewrites a retired side while programs still
  *    read it; torn reads must be observed, or this test could not fail. The reader gets slower
  *    (a busy loop between the two arrays in some invocations) until they are.
  *  - grace period (default): same reader, 0 torn reads over >= 10^6 reads and >= 1,000 flips.
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "abmap/testing.h"
 #include "ktest.h"
 #include "torn.skel.h"
 
@@ -252,13 +253,12 @@ static void do_run(struct run *r, const struct reader_cfg *cfg, bool unsafe,
 	__u64 t0, now, gen;
 	int err;
 
-	ktest_group_opts(&go, 0, unsafe);
+	ktest_group_opts(&go, 0);
 	r->g = ktest_track_group(abmap_group_new(bpf_map__fd(r->skel->maps.ptr), &go));
-	r->ga = abmap_array_new(r->g, bpf_map__fd(r->skel->maps.ga_a),
-				bpf_map__fd(r->skel->maps.ga_b), NULL);
+	assert_int_equal(abmap_testing_set_no_grace(r->g, unsafe), 0);
+	r->ga = abmap_new(r->g, ABMAP_KIND_ARRAY, ABMAP_SKEL_PAIR(r->skel, ga), NULL);
 	assert_non_null(r->ga);
-	r->gb = abmap_array_new(r->g, bpf_map__fd(r->skel->maps.gb_a),
-				bpf_map__fd(r->skel->maps.gb_b), NULL);
+	r->gb = abmap_new(r->g, ABMAP_KIND_ARRAY, ABMAP_SKEL_PAIR(r->skel, gb), NULL);
 	assert_non_null(r->gb);
 	r->prog_fd = bpf_program__fd(r->skel->progs.torn_read);
 	r->repeat = cfg->repeat;
@@ -371,7 +371,7 @@ static void test_torn_no_grace_control(void **state)
 			break;
 	}
 	if (!r.torn)
-		fail_msg("%s: unsafe_no_grace: no torn read in %llu reads over %llu flips even "
+		fail_msg("%s: no grace period: no torn read in %llu reads over %llu flips even "
 			 "with a %u us reader: this test cannot tell a grace period from none",
 			 ktest_name(), (unsigned long long)r.reads, (unsigned long long)r.flips,
 			 cfg.spin_us);

@@ -336,16 +336,16 @@ static void fx_setup(void)
 	fx.group = ktest_group(bpf_map__fd(fx.lb->maps.udplb_ptr), 0);
 	fd_a = bpf_map__fd(fx.lb->maps.vips_a);
 	fd_b = bpf_map__fd(fx.lb->maps.vips_b);
-	fx.vips = abmap_hash_new(fx.group, fd_a, fd_b, NULL);
+	fx.vips = abmap_new(fx.group, ABMAP_KIND_HASH, fd_a, fd_b, NULL);
 	fd_a = bpf_map__fd(fx.lb->maps.vip_filter_a);
 	fd_b = bpf_map__fd(fx.lb->maps.vip_filter_b);
-	fx.filter = abmap_array_new(fx.group, fd_a, fd_b, NULL);
+	fx.filter = abmap_new(fx.group, ABMAP_KIND_ARRAY, fd_a, fd_b, NULL);
 	fd_a = bpf_map__fd(fx.lb->maps.backends_a);
 	fd_b = bpf_map__fd(fx.lb->maps.backends_b);
-	fx.backends = abmap_array_new(fx.group, fd_a, fd_b, NULL);
+	fx.backends = abmap_new(fx.group, ABMAP_KIND_ARRAY, fd_a, fd_b, NULL);
 	fd_a = bpf_map__fd(fx.lb->maps.ring_a);
 	fd_b = bpf_map__fd(fx.lb->maps.ring_b);
-	fx.ring = abmap_array_new(fx.group, fd_a, fd_b, NULL);
+	fx.ring = abmap_new(fx.group, ABMAP_KIND_ARRAY, fd_a, fd_b, NULL);
 	if (!fx.vips || !fx.filter || !fx.backends || !fx.ring)
 		fail_msg("%s: attaching the structures: %s", ktest_name(), strerror(errno));
 

@@ -93,7 +93,7 @@ static void time_commits(bool mmapable, bool with_len, enum abmap_write_path pat
 		lf = ktest_len_map();
 	LIBABMAP_OPTS(abmap_opts, o, .len_fd = lf, .write_path = path);
 	g = ktest_group(ptr, 0);
-	arr = abmap_array_new(g, a, b, &o);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, &o);
 	assert_non_null(arr);
 	v = xmalloc(ENTRIES * sizeof(*v));
 

@@ -76,7 +76,7 @@ static void test_array_new_props(void **state)
 	idx = 3;
 	ut_assert_ret(abmap_fake_peek(f->hash, ABMAP_SIDE_A, &idx, &v), -ENOENT);
 	ut_assert_ret(abmap_fake_peek(f->hash, ABMAP_SIDE_B, &idx, &v), -ENOENT);
-	ut_assert_ret(abmap_hash_get(f->hash, &idx, &v), -ENOENT);
+	ut_assert_ret(abmap_get(f->hash, &idx, &v), -ENOENT);
 }
 
 static void test_array_set_flips(void **state)
@@ -328,19 +328,18 @@ static int count_and_fail(void *ctx)
 	return ++*calls == 1 ? -EINTR : 0;
 }
 
-/* The before_flip hook runs with the passive side written; its error aborts the commit. */
+/* The before-flip test hook runs with the passive side written; its error aborts the commit. */
 static void test_before_flip_hook(void **state)
 {
 	struct ut_fixture *unused = *state;
 	int calls = 0;
-	LIBABMAP_OPTS(abmap_group_opts, opts, .before_flip = count_and_fail,
-		      .before_flip_ctx = &calls);
-	struct abmap_group *g = abmap_fake_group_new(&opts);
+	struct abmap_group *g = abmap_fake_group_new(NULL);
 	struct abmap *a = abmap_fake_array_new(g, sizeof(__u64), 4, 0);
 	__u64 v[2] = { 5, 6 }, got;
 
 	(void)unused;
 	assert_non_null(a);
+	ut_ok(abmap_testing_set_before_flip(g, count_and_fail, &calls));
 	ut_assert_ret(abmap_array_set(a, v, 2), -EINTR);
 	assert_int_equal(calls, 1);
 	assert_int_equal(ut_gen(g), 0);
@@ -375,7 +374,7 @@ static void test_hash_wide_key(void **state)
 	ut_assert_hash_live(f->group, h, keys, vals, 6);
 	other = keys[0];
 	other.w[4] = 99;
-	ut_assert_ret(abmap_hash_get(h, &other, &v), -ENOENT);
+	ut_assert_ret(abmap_get(h, &other, &v), -ENOENT);
 	ut_ok(abmap_hash_set(h, &keys[2], &vals[2], 2));
 	ut_assert_hash_live(f->group, h, &keys[2], &vals[2], 2);
 	ut_assert_hash_live_absent(f->group, h, keys, 2);
@@ -420,7 +419,7 @@ static void test_hash_many_keys(void **state)
 	ut_assert_hash_live(f->group, h, keys + 100, vals + 100, 150);
 	ut_assert_hash_live_absent(f->group, h, keys, 100);
 	key = keys[0];
-	ut_assert_ret(abmap_hash_get(h, &key, &val), -ENOENT);
+	ut_assert_ret(abmap_get(h, &key, &val), -ENOENT);
 	free(keys);
 	free(vals);
 }
@@ -453,6 +452,29 @@ static void test_hash_set_limits(void **state)
 	ut_snap_assert_equal(&before, &after);
 	ut_snap_free(&before);
 	ut_snap_free(&after);
+}
+
+/* Accessors: fake structures have ids but no fds. */
+static void test_accessors(void **state)
+{
+	struct ut_fixture *f = *state;
+	char want[32];
+
+	ut_assert_ret(abmap_fd(f->arr, ABMAP_SIDE_A), -EOPNOTSUPP);
+	ut_assert_ret(abmap_fd(f->arr, 2), -EINVAL);
+	ut_assert_ret(abmap_fd(NULL, ABMAP_SIDE_A), -EINVAL);
+	assert_int_not_equal(abmap_map_id(f->arr, ABMAP_SIDE_A), 0);
+	assert_int_not_equal(abmap_map_id(f->arr, ABMAP_SIDE_A),
+			     abmap_map_id(f->hash, ABMAP_SIDE_A));
+	assert_int_equal(abmap_map_id(f->arr, -1), 0);
+	assert_int_equal(abmap_map_id(NULL, ABMAP_SIDE_A), 0);
+	assert_ptr_equal(abmap_group_of(f->hash), f->group);
+	assert_null(abmap_group_of(NULL));
+	ut_assert_ret(abmap_group_pointer_fd(f->group), -EOPNOTSUPP);
+	ut_assert_ret(abmap_group_pointer_fd(NULL), -EINVAL);
+
+	snprintf(want, sizeof(want), "%d.%d", LIBABMAP_MAJOR_VERSION, LIBABMAP_MINOR_VERSION);
+	assert_string_equal(abmap_version(), want);
 }
 
 static void test_pointer_state(void **state)
@@ -530,8 +552,8 @@ static void test_bad_input(void **state)
 	assert_true(errno != 0);
 	ut_assert_null_errno(abmap_new(NULL, "array", 0, 0, NULL), EINVAL);
 	ut_assert_null_errno(abmap_new(f->group, NULL, 0, 0, NULL), EINVAL);
-	ut_assert_null_errno(abmap_array_new(NULL, 0, 0, NULL), EINVAL);
-	ut_assert_null_errno(abmap_hash_new(NULL, 0, 0, NULL), EINVAL);
+	ut_assert_null_errno(abmap_new(NULL, ABMAP_KIND_ARRAY, 0, 0, NULL), EINVAL);
+	ut_assert_null_errno(abmap_new(NULL, ABMAP_KIND_HASH, 0, 0, NULL), EINVAL);
 	ut_assert_null_errno(abmap_txn_begin(NULL), EINVAL);
 
 	/* Group calls. */
@@ -549,9 +571,9 @@ static void test_bad_input(void **state)
 	ut_assert_ret(abmap_array_get(f->arr, 0, NULL), -EINVAL);
 	ut_assert_ret(abmap_array_len(NULL, &len), -EINVAL);
 	ut_assert_ret(abmap_array_len(f->arr, NULL), -EINVAL);
-	ut_assert_ret(abmap_hash_get(NULL, &key, &v), -EINVAL);
-	ut_assert_ret(abmap_hash_get(f->hash, NULL, &v), -EINVAL);
-	ut_assert_ret(abmap_hash_get(f->hash, &key, NULL), -EINVAL);
+	ut_assert_ret(abmap_get(NULL, &key, &v), -EINVAL);
+	ut_assert_ret(abmap_get(f->hash, NULL, &v), -EINVAL);
+	ut_assert_ret(abmap_get(f->hash, &key, NULL), -EINVAL);
 	/* Array readers on a hash. */
 	ut_assert_ret(abmap_array_get(f->hash, 0, &v), -EINVAL);
 	ut_assert_ret(abmap_array_len(f->hash, &len), -EINVAL);
@@ -603,6 +625,7 @@ int main(void)
 		UT_FIXTURE_TEST(test_hash_wide_key, setup),
 		UT_FIXTURE_TEST(test_hash_many_keys, setup),
 		UT_FIXTURE_TEST(test_hash_set_limits, setup),
+		UT_FIXTURE_TEST(test_accessors, setup),
 		UT_FIXTURE_TEST(test_pointer_state, setup),
 		UT_FIXTURE_TEST(test_two_groups_independent, setup),
 		UT_FIXTURE_TEST(test_free_structure, setup),

@@ -56,10 +56,10 @@ static void assert_world_live(struct ut_fixture *f, const struct world *w)
 	ut_assert_array_live(f->group, f->nolen, w->b.val, B_MAX, B_MAX);
 	for (k = 0; k < H_KEYS; k++) {
 		if (w->h.present[k]) {
-			ut_ok(abmap_hash_get(f->hash, &k, &v));
+			ut_ok(abmap_get(f->hash, &k, &v));
 			assert_int_equal(v, w->h.val[k]);
 		} else {
-			ut_assert_ret(abmap_hash_get(f->hash, &k, &v), -ENOENT);
+			ut_assert_ret(abmap_get(f->hash, &k, &v), -ENOENT);
 		}
 	}
 }
@@ -678,7 +678,6 @@ static void test_grace_fault(void **state)
 
 static void test_unsafe_no_grace(void **state)
 {
-	LIBABMAP_OPTS(abmap_group_opts, opts, .unsafe_no_grace = true);
 	struct abmap_group *group;
 	struct abmap *arr;
 	__u64 v[3] = { 1, 2, 3 };
@@ -686,8 +685,9 @@ static void test_unsafe_no_grace(void **state)
 	int i;
 
 	(void)state;
-	group = abmap_fake_group_new(&opts);
+	group = abmap_fake_group_new(NULL);
 	assert_non_null(group);
+	ut_ok(abmap_testing_set_no_grace(group, true));
 	arr = ut_array_new(group, sizeof(__u64), 4, 0);
 	g0 = abmap_fake_count(group, ABMAP_FAKE_GRACE);
 	for (i = 0; i < 5; i++)

@@ -1396,7 +1396,7 @@ static void pick_all(struct lb_maps *m, const struct udplb_vip_key *k, struct fl
 	struct udplb_vip v;
 	__u32 *ring, i;
 
-	ut_ok(abmap_hash_get(m->vips, k, &v));
+	ut_ok(abmap_get(m->vips, k, &v));
 	ring = malloc(v.ring_size * sizeof(*ring));
 	assert_non_null(ring);
 	for (i = 0; i < v.ring_size; i++)
@@ -1431,7 +1431,7 @@ static void check_spread(struct lb_maps *m, const struct lb_vip *v, const struct
 
 	assert_non_null(slots);
 	assert_non_null(flows);
-	ut_ok(abmap_hash_get(m->vips, &v->key, &lv));
+	ut_ok(abmap_get(m->vips, &v->key, &lv));
 	for (i = 0; i < lv.ring_size; i++) {
 		ut_ok(abmap_array_get(m->ring, lv.ring_off + i, &id));
 		assert_true(id < UDPLB_MAX_BACKENDS);

@@ -268,7 +268,7 @@ static void test_hash_update_delete(void **state)
 	ut_assert_hash_live(f->group, f->hash, k1, v1, 3);
 	key = 5;
 	val = 0;
-	ut_ok(abmap_hash_get(f->hash, &key, &val));
+	ut_ok(abmap_get(f->hash, &key, &val));
 	assert_int_equal(val, 50);
 	ut_assert_hash_live_absent(f->group, f->hash, absent, 2);
 }

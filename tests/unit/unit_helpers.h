@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include <abmap.h>
+#include <abmap_fake.h>
+#include <abmap/testing.h>
 
 #define UT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -339,7 +341,7 @@ static inline void ut_assert_hash_side_absent(struct abmap *hash, int side, cons
 	}
 }
 
-/* Live content of a hash, through the fake and abmap_hash_get() / abmap_get(). */
+/* Live content of a hash, through the fake and abmap_get(). */
 static inline void ut_assert_hash_live(struct abmap_group *group, struct abmap *hash,
 				       const void *keys, const void *vals, __u32 n)
 {
@@ -351,10 +353,6 @@ static inline void ut_assert_hash_live(struct abmap_group *group, struct abmap *
 		const unsigned char *key = (const unsigned char *)keys + (size_t)i * ksz;
 		const unsigned char *val = (const unsigned char *)vals + (size_t)i * vsz;
 
-		memset(buf, 0xa5, sizeof(buf));
-		ut_ok(abmap_hash_get(hash, key, buf));
-		if (memcmp(buf, val, vsz))
-			fail_msg("abmap_hash_get: value of key #%u differs", i);
 		memset(buf, 0xa5, sizeof(buf));
 		ut_ok(abmap_get(hash, key, buf));
 		if (memcmp(buf, val, vsz))
@@ -370,8 +368,7 @@ static inline void ut_assert_hash_live_absent(struct abmap_group *group, struct 
 
 	ut_assert_hash_side_absent(hash, ut_live(group), keys, n);
 	for (i = 0; i < n; i++)
-		ut_assert_ret(abmap_hash_get(hash, (const unsigned char *)keys + (size_t)i * ksz,
-					     buf),
+		ut_assert_ret(abmap_get(hash, (const unsigned char *)keys + (size_t)i * ksz, buf),
 			      -ENOENT);
 }
 

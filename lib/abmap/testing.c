@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Test hooks (testing.h): hidden, reachable only through the static library. */
+#include "internal.h"
+#include "testing.h"
+
+int abmap_testing_set_no_grace(struct abmap_group *group, bool no_grace)
+{
+	if (!group)
+		return libabmap_err(-EINVAL);
+	group->no_grace = no_grace;
+	return 0;
+}
+
+int abmap_testing_set_before_flip(struct abmap_group *group, int (*fn)(void *ctx), void *ctx)
+{
+	if (!group)
+		return libabmap_err(-EINVAL);
+	group->before_flip = fn;
+	group->before_flip_ctx = ctx;
+	return 0;
+}
