@@ -21,7 +21,8 @@
 
 #include "ktest.h"
 
-#include "../../lib/abmap/fault_inject.h"
+#include "abmap/fault_inject.h"
+#include "abmap/testing.h"
 
 #define ARR_MAX 16
 #define HASH_MAX 8
@@ -67,9 +68,13 @@ static bool with_grace;
 static struct abmap_group *group_open(int ptr, int lock_timeout_ms)
 {
 	struct abmap_group_opts o;
+	struct abmap_group *g;
 
-	ktest_group_opts(&o, lock_timeout_ms, !with_grace);
-	return abmap_group_new(ptr, &o);
+	ktest_group_opts(&o, lock_timeout_ms);
+	g = abmap_group_new(ptr, &o);
+	if (g && !with_grace)
+		abmap_testing_set_no_grace(g, true);
+	return g;
 }
 
 /* Attach the fixture's five structures to @g; NULL entries on failure (errno set). */

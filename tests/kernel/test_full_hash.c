@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abmap/testing.h"
 #include "ktest.h"
 
 #define HASH_MAX 8
@@ -36,8 +37,9 @@ static void fixture_init(struct fixture *f, __u32 hash_flags)
 
 	ktest_begin();
 	f->ptr = ktest_pointer_map();
-	ktest_group_opts(&go, 1000, true);
+	ktest_group_opts(&go, 1000);
 	f->group = ktest_track_group(abmap_group_new(f->ptr, &go));
+	assert_int_equal(abmap_testing_set_no_grace(f->group, true), 0);
 	f->hash_fd[0] = ktest_map(BPF_MAP_TYPE_HASH, "fh_a", 4, 8, HASH_MAX, hash_flags);
 	f->hash_fd[1] = ktest_map(BPF_MAP_TYPE_HASH, "fh_b", 4, 8, HASH_MAX, hash_flags);
 	f->hash = abmap_new(f->group, "hash", f->hash_fd[0], f->hash_fd[1], NULL);
