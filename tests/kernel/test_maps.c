@@ -552,15 +552,20 @@ static void test_deferred(void **state)
 	assert_non_null(abmap_new(g2, ABMAP_KIND_ARRAY, a1, b1, &o));
 	assert_non_null(abmap_new(g2, ABMAP_KIND_ARRAY, a2, b2, NULL));
 
-	/* Same content committed twice: both sides of both arrays hold it. */
+	/*
+	 * Same content on both sides of both arrays: committed (B), then deferred and switched
+	 * over (a switchover flips even an identical content; a commit of it would not).
+	 */
 	fill(x1, 6, 10);
-	for (int i = 0; i < 2; i++) {
-		txn = abmap_txn_begin(g);
-		assert_non_null(txn);
-		assert_int_equal(abmap_txn_array_set(txn, s1, x1, 6), 0);
-		assert_int_equal(abmap_txn_array_set(txn, s2, x1, 6), 0);
-		assert_int_equal(abmap_txn_commit(txn), 0);
-	}
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, x1, 6), 0);
+	assert_int_equal(abmap_txn_array_set(txn, s2, x1, 6), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, x1, 6, &so1), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s2, x1, 6, &so2), 0);
+	assert_int_equal(abmap_switchover(so1), 0);
+	assert_int_equal(abmap_switchover(so2), 0);
 	assert_gen(g, ptr, 2);
 	ktest_assert_array(a1, x1, 6, N);
 	ktest_assert_array(b1, x1, 6, N);
@@ -602,11 +607,10 @@ static void test_deferred(void **state)
 	assert_non_null(txn);
 	abmap_txn_abort(txn);
 
-	/* Make both sides equal again (gen 4 = same content as gen 3). */
-	txn = abmap_txn_begin(g);
-	assert_non_null(txn);
-	assert_int_equal(abmap_txn_array_set(txn, s1, y1, 4), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
+	/* Make both sides equal again (gen 4 = same content as gen 3: a switchover flips it). */
+	so3 = NULL;
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, y1, 4, &so3), 0);
+	assert_int_equal(abmap_switchover(so3), 0);
 	assert_gen(g, ptr, 4);
 	ktest_assert_array(a1, y1, 4, N);
 	ktest_assert_array(a2, y2, 8, N);
@@ -677,7 +681,11 @@ static void test_deferred_hash(void **state)
 	assert_non_null(h);
 
 	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
+	/* The same content again would not flip; a switchover of it does. */
 	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
+	assert_gen(g, ptr, 1);
+	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k1, v1, 2, &so), 0);
+	assert_int_equal(abmap_switchover(so), 0);
 	assert_gen(g, ptr, 2);
 	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k2, v2, 1, &so), 0);
 	assert_non_null(so);
@@ -817,6 +825,54 @@ static void test_validation(void **state)
 	assert_int_equal(abmap_free(arr), 0);
 	arr = abmap_new(g, ABMAP_KIND_ARRAY, a4, a4b, NULL);
 	assert_non_null(arr);
+}
+
+/* On real maps too: a content identical to the live one (array, hash, empty txn) does not flip. */
+static void test_identical_no_flip(void **state)
+{
+	__u32 v[N], k[3] = { 1, 2, 3 }, idx = 2;
+	__u64 hv[3] = { 10, 20, 30 };
+	struct abmap_group *g;
+	struct abmap_txn *txn;
+	struct abmap *arr, *h;
+	int ptr, a, b, ha, hb;
+	__u64 flip_time;
+
+	(void)state;
+	ktest_begin();
+	ptr = ktest_pointer_map();
+	a = ktest_array_map("kt_same_a", 4, N, false);
+	b = ktest_array_map("kt_same_b", 4, N, false);
+	ha = ktest_hash_map("kt_same_ha", 4, 8, N);
+	hb = ktest_hash_map("kt_same_hb", 4, 8, N);
+	g = ktest_group(ptr, 0);
+	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
+	h = abmap_new(g, ABMAP_KIND_HASH, ha, hb, NULL);
+	assert_non_null(arr);
+	assert_non_null(h);
+	fill(v, N, 100);
+	assert_int_equal(abmap_array_set(arr, v, N), 0);
+	assert_int_equal(abmap_hash_set(h, k, hv, 3), 0);
+	assert_gen(g, ptr, 2);
+	flip_time = ktest_pointer(ptr).flip_time_ns;
+
+	assert_int_equal(abmap_array_set(arr, v, N), 0);
+	assert_int_equal(abmap_hash_set(h, k, hv, 3), 0);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_update(txn, arr, &idx, &v[idx]), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_int_equal(abmap_txn_commit(abmap_txn_begin(g)), 0);
+	assert_gen(g, ptr, 2);
+	assert_int_equal(ktest_pointer(ptr).flip_time_ns, flip_time);
+	ktest_assert_array(live_fd(g, a, b), v, N, N);
+	ktest_assert_hash(live_fd(g, ha, hb), k, hv, 3);
+
+	/* And a real change still flips, with both sides right. */
+	v[idx] = 7;
+	assert_int_equal(abmap_array_set(arr, v, N), 0);
+	assert_gen(g, ptr, 3);
+	ktest_assert_array(live_fd(g, a, b), v, N, N);
 }
 
 /* Accessors: each side's fd and id, the group, the pointer map's fd. */
@@ -1213,6 +1269,7 @@ int main(void)
 		KTEST(test_validation),
 		KTEST(test_validation_shared_maps),
 		KTEST(test_accessors),
+		KTEST(test_identical_no_flip),
 		KTEST(test_pointer_record),
 		KTEST(test_user_kind),
 		KTEST(test_compat_bss),
