@@ -619,56 +619,6 @@ static void test_empty_commit(void **state)
 	ut_assert_array_live(f->group, f->arr, a, 3, 3);
 }
 
-/* Contents identical to the live ones do not flip (sets, updates, deletes of absent keys). */
-static void test_identical_no_flip(void **state)
-{
-	struct ut_fixture *f = *state;
-	__u32 hk[3] = { 1, 2, 3 }, absent = 7, idx = 1;
-	__u64 a[3] = { 3, 2, 1 }, hv[3] = { 10, 20, 30 }, zero = 0, gen;
-	struct abmap_txn *txn;
-	unsigned long flips;
-
-	ut_ok(abmap_array_set(f->arr, a, 3));
-	ut_ok(abmap_hash_set(f->hash, hk, hv, 3));
-	gen = ut_gen(f->group);
-	flips = abmap_fake_count(f->group, ABMAP_FAKE_FLIP);
-
-	ut_ok(abmap_array_set(f->arr, a, 3));
-	ut_ok(abmap_hash_set(f->hash, hk, hv, 3));
-	txn = ut_txn_begin(f->group);
-	ut_ok(abmap_txn_array_set(txn, f->arr, a, 3));
-	ut_ok(abmap_txn_update(txn, f->hash, &hk[1], &hv[1]));
-	ut_ok(abmap_txn_delete(txn, f->hash, &absent));
-	ut_ok(abmap_txn_update(txn, f->arr, &idx, &a[1]));
-	ut_ok(abmap_txn_commit(txn));
-	assert_int_equal(ut_gen(f->group), gen);
-	assert_int_equal(abmap_fake_count(f->group, ABMAP_FAKE_FLIP), flips);
-	ut_assert_array_live(f->group, f->arr, a, 3, 3);
-	ut_assert_hash_live(f->group, f->hash, hk, hv, 3);
-
-	/* A change and its undo in one transaction: the result is identical, no flip. */
-	txn = ut_txn_begin(f->group);
-	ut_ok(abmap_txn_update(txn, f->arr, &idx, &zero));
-	ut_ok(abmap_txn_update(txn, f->arr, &idx, &a[1]));
-	ut_ok(abmap_txn_commit(txn));
-	assert_int_equal(ut_gen(f->group), gen);
-
-	/* Growing the length with a zero value is a change. */
-	idx = 3;
-	commit_update(f->group, f->arr, idx, 0);
-	assert_int_equal(ut_gen(f->group), gen + 1);
-	ut_assert_array_live(f->group, f->arr, (__u64[4]){ 3, 2, 1, 0 }, 4, 4);
-	/* So is a different content, after no-flip commits too. */
-	a[2] = 11;
-	ut_ok(abmap_array_set(f->arr, a, 3));
-	assert_int_equal(ut_gen(f->group), gen + 2);
-	ut_assert_array_live(f->group, f->arr, a, 3, 3);
-	ut_ok(abmap_hash_set(f->hash, hk, hv, 2));
-	assert_int_equal(ut_gen(f->group), gen + 3);
-	ut_assert_hash_live(f->group, f->hash, hk, hv, 2);
-	ut_assert_hash_live_absent(f->group, f->hash, &hk[2], 1);
-}
-
 #define MANY 256
 #define MANY_KEYS 400
 
@@ -931,7 +881,6 @@ int main(void)
 		UT_FIXTURE_TEST(test_hash_full, setup),
 		UT_FIXTURE_TEST(test_free_busy, setup),
 		UT_FIXTURE_TEST(test_empty_commit, setup),
-		UT_FIXTURE_TEST(test_identical_no_flip, setup),
 		UT_FIXTURE_TEST(test_many_updates_then_small, setup),
 		UT_FIXTURE_TEST(test_incremental_array, setup),
 		UT_FIXTURE_TEST(test_incremental_neighbour, setup),
