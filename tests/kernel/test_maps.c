@@ -612,7 +612,6 @@ static void test_pointer_record(void **state)
 	struct abmap_group *g;
 	struct abmap *arr;
 	__u32 v[4] = { 1, 2, 3, 4 };
-	__u64 t0, sync_ns;
 	int ptr, a, b, i;
 
 	(void)state;
@@ -638,19 +637,14 @@ static void test_pointer_record(void **state)
 		assert_int_equal(st.passive_gen, p.passive_gen);
 	}
 
-	/* abmap_group_sync() records the passed grace period. */
-	t0 = ktest_now_ns();
+	/* abmap_group_sync() records the passed grace period (its cost: make bench, bench_flip). */
 	assert_int_equal(abmap_group_sync(g), 0);
-	sync_ns = ktest_now_ns() - t0;
 	p = ktest_pointer(ptr);
 	if (p.grace_gen < p.generation)
 		fail_msg("after abmap_group_sync: grace_gen %llu < generation %llu",
 			 (unsigned long long)p.grace_gen, (unsigned long long)p.generation);
-	printf("  abmap_group_sync: %.2f ms\n", sync_ns / 1e6);
-	/* A second sync has nothing to wait for. */
-	t0 = ktest_now_ns();
+	/* A second sync has nothing to wait for, and still succeeds. */
 	assert_int_equal(abmap_group_sync(g), 0);
-	printf("  abmap_group_sync again: %.3f ms\n", (ktest_now_ns() - t0) / 1e6);
 
 	/* A deferred change: the passive side holds no committed generation. */
 	v[0] = 99;
