@@ -46,9 +46,9 @@
  *  - ipip adds 20 bytes without an MTU check: the path to the backends needs that headroom.
  *  - The tc program is meant for the clsact ingress hook.
  *
- * Defining UDPLB_TEST_SNAPSHOT_PER_LOOKUP before including this file makes every structure's
- * lookup re-read the pointer: the torn-configuration bug the snapshot prevents, for a negative
- * control test. Never build the data plane with it.
+ * Defining ABMAP_TEST_SNAPSHOT_PER_LOOKUP as udplb_ptr before including this file makes every
+ * structure's lookup re-read the pointer (abmap_bpf.h): the torn-configuration bug the snapshot
+ * prevents, for a negative control test. Never build the data plane with it.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -139,13 +139,6 @@ struct {
 /* ---------------------------------------------------------------------------------------------
  * Lookups
  */
-
-#ifdef UDPLB_TEST_SNAPSHOT_PER_LOOKUP
-/* Negative control only: read the pointer again before a structure's lookup. */
-#define udplb_resnap(snap) ((void)abmap_snapshot_read(&udplb_ptr, (snap)))
-#else
-#define udplb_resnap(snap) ((void)0)
-#endif
 
 /*
  * Plain (non-A/B) array element. The empty asm keeps clang from merging two lookups of
@@ -376,7 +369,7 @@ static __always_inline bool udplb_parse(void *data, void *data_end, struct udplb
 
 /*
  * Classification. @snap is the packet's one snapshot of the configuration; it is writable only
- * for udplb_resnap().
+ * for the negative control (ABMAP_TEST_SNAPSHOT_PER_LOOKUP).
  */
 
 /*
@@ -391,14 +384,12 @@ static __always_inline struct udplb_vip *udplb_find_vip(struct abmap_snapshot *s
 	__u32 word = bit / 64;
 	__u64 *filter;
 
-	udplb_resnap(snap);
 	filter = abmap_lookup(snap, vip_filter, &word);
 	if (!filter || !((*filter >> (bit & 63)) & 1))
 		return NULL;
 	key.addr = pkt->iph->daddr;
 	key.port = pkt->udp->dest;
 	key.proto = IPPROTO_UDP;
-	udplb_resnap(snap);
 	return abmap_lookup(snap, vips, &key);
 }
 
@@ -485,7 +476,6 @@ static __always_inline struct udplb_backend *udplb_ct_backend(struct abmap_snaps
 	if (!ct)
 		return NULL;
 	*id = ct->backend_id;
-	udplb_resnap(snap);
 	be = abmap_lookup(snap, backends, id);
 	if (!be || !udplb_ct_valid(ct, be, vip))
 		return NULL;
@@ -508,14 +498,12 @@ static __always_inline struct udplb_backend *udplb_ring_backend(struct abmap_sna
 	if (!vip->ring_size)
 		return NULL;
 	slot = vip->ring_off + udplb_flow_hash(flow, seed, vip->hash_mode) % vip->ring_size;
-	udplb_resnap(snap);
 	ring_id = abmap_lookup(snap, ring, &slot);
 	if (!ring_id)
 		return NULL;
 	*id = *ring_id;
 	if (*id == UDPLB_NO_BACKEND)
 		return NULL;
-	udplb_resnap(snap);
 	be = abmap_lookup(snap, backends, id);
 	if (!be || be->state != UDPLB_BACKEND_ACTIVE || be->vip_id != vip->id)
 		return NULL;

@@ -160,8 +160,25 @@ static __always_inline void *__abmap_lookup(const struct abmap_snapshot *snap, v
 	return value;
 }
 
+/*
+ * Negative control, for tests only: a program built with ABMAP_TEST_SNAPSHOT_PER_LOOKUP defined
+ * as the name of its pointer map reads the pointer again before every abmap_lookup() (into the
+ * caller's snapshot), the torn-configuration bug the snapshot prevents: a flip landing between
+ * two lookups of one invocation then mixes two configurations. A test that cannot see that
+ * happen with this build cannot tell a correct program from a torn one. Never ship it.
+ */
+#ifdef ABMAP_TEST_SNAPSHOT_PER_LOOKUP
+#define __abmap_resnap(snap) ((void)abmap_snapshot_read(&ABMAP_TEST_SNAPSHOT_PER_LOOKUP, (snap)))
+#else
+#define __abmap_resnap(snap) ((void)0)
+#endif
+
 /* Look up @key in the side of A/B structure @name selected by @snap. */
-#define abmap_lookup(snap, name, key) __abmap_lookup((snap), &name##_a, &name##_b, (key))
+#define abmap_lookup(snap, name, key)                                                              \
+	({                                                                                         \
+		__abmap_resnap(snap);                                                              \
+		__abmap_lookup((snap), &name##_a, &name##_b, (key));                               \
+	})
 
 /* Length of the side of A/B array @name selected by @snap (0 if the length map is missing). */
 #define abmap_array_len(snap, name)                                                                \

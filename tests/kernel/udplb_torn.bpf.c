@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Negative control of test_lb_flows: the udplb data plane built with
- * UDPLB_TEST_SNAPSHOT_PER_LOOKUP, so it reads the group's pointer again before each structure's
+ * ABMAP_TEST_SNAPSHOT_PER_LOOKUP (abmap_bpf.h) naming its pointer map, so it reads the group's pointer again before each structure's
  * lookup (vip_filter, vips, ring, backends) instead of once per packet. A flip landing between
  * two of those reads mixes two configurations in one packet; the test must see that happen, or
  * it could not tell the snapshot-once program from this one.
@@ -11,7 +11,7 @@
  * The hook: abmap_snapshot_read() is redirected to a wrapper before udplb.bpf.c includes
  * abmap_bpf.h again (its include guard keeps the original definition).
  */
-#define UDPLB_TEST_SNAPSHOT_PER_LOOKUP
+#define ABMAP_TEST_SNAPSHOT_PER_LOOKUP udplb_ptr
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
