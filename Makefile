@@ -69,6 +69,10 @@ KTEST_SRCS := $(sort $(wildcard tests/kernel/test_*.c))
 KTEST_HELPERS := $(filter-out $(KTEST_SRCS),$(sort $(wildcard tests/kernel/*.c)))
 KTEST_HELPERS := $(filter-out $(KTEST_BPF),$(KTEST_HELPERS))
 KTEST_BINS := $(patsubst tests/kernel/%.c,$(BUILD)/tests/kernel/%,$(KTEST_SRCS))
+# The store-conformance suite: scenarios shared by a unit binary on the fake store and a kernel
+# binary on real maps (both named test_conformance)
+CONF_SRCS := $(sort $(wildcard tests/conformance/*.c))
+CONF_BINS := $(BUILD)/tests/unit/test_conformance $(BUILD)/tests/kernel/test_conformance
 # The data plane's skeleton (struct udplb), used by the CLI and the kernel tests
 UDPLB_SKEL := $(BUILD)/bpf/udplb.skel.h
 EXAMPLE_BPF := $(sort $(wildcard examples/*.bpf.c))
@@ -160,11 +164,14 @@ $(UDPLB_BIN): $(CLI_OBJS) $(CORE_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CLI_OBJS) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lbpf -lelf -lz -lpthread -o $@
 
+$(CONF_BINS): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
+
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(CORE_OBJS) $(LIB_A) include/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd -Ibpf $< $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) \
-		-lcmocka $(LIB_LIBS) -lm -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/conformance -Icmd -Ibpf $< \
+		$(filter $(CONF_SRCS),$^) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) \
+		-lm -o $@
 
 # Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)
 $(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,\
@@ -174,8 +181,9 @@ $(BUILD)/tests/kernel/%: tests/kernel/%.c $(KTEST_HELPERS) tests/kernel/*.h $(KT
 		$(UDPLB_SKEL) $(CORE_OBJS) $(LIB_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -I$(BUILD)/tests/kernel -Icmd -Ibpf -I$(BUILD)/bpf \
-		$< $(KTEST_HELPERS) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -Itests/conformance -I$(BUILD)/tests/kernel -Icmd \
+		-Ibpf -I$(BUILD)/bpf $< $(filter $(CONF_SRCS),$^) $(KTEST_HELPERS) $(CORE_OBJS) \
+		$(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c
 	$(call msg,CC,$@)

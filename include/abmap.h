@@ -107,6 +107,9 @@ ABMAP_API struct abmap_group *abmap_group_new(int pointer_fd, const struct abmap
  * For programs that keep the live side in a global, e.g. a @c __u8 in a skeleton's @c .bss, as
  * ebpfstruct does. Only the side (0 or 1) is stored there; the generation is counted in memory,
  * so the first write after opening always waits one grace period and re-compares both sides.
+ * Generations are therefore per group object: a new one (in a new process too) restarts at 2
+ * when side A is live, 3 when side B is, whatever earlier writers counted; only their parity
+ * (the side) is shared, and a reader cannot tell two flips by another process from none.
  *
  * @param map_fd BPF_F_MMAPABLE ARRAY map holding the variable in its entry 0 (e.g. @c .bss).
  * @param offset byte offset of the variable in the value.
@@ -194,9 +197,13 @@ struct abmap_kind_ops {
 
 /**
  * @brief Register a kind of structure.
+ *
+ * @c name and @c validate are required: validation is what stops a map of the wrong type or
+ * key size from being written through this kind. The other operations are optional.
  * @param ops operations; the library copies the struct, @c name must stay valid until the kind
  *            is unregistered.
- * @return 0, -EEXIST if the name is taken, -EINVAL on a malformed @p ops.
+ * @return 0, -EEXIST if the name is taken, -EINVAL on a malformed @p ops (no @c name, no
+ *         @c validate, unknown non-zero fields past the caller's @c sz).
  */
 ABMAP_API int abmap_kind_register(const struct abmap_kind_ops *ops);
 
@@ -456,6 +463,11 @@ ABMAP_API int abmap_txn_delete(struct abmap_txn *txn, struct abmap *map, const v
  * Returns at once after the flip: the grace period runs in the background and only the next
  * write into the retired side waits for what is left of it.
  *
+ * No change, no flip: when the transaction is empty, or every structure's content after all its
+ * staged operations is identical to the live one (a change undone in the same transaction is
+ * none), and no deferred change is pending, nothing flips, the generation stays and no grace
+ * period starts; 0 is returned. The same holds for abmap_array_set() and abmap_hash_set().
+ *
  * @param txn transaction; freed whatever the result.
  * @return 0 or a negative errno.
  */
@@ -471,10 +483,16 @@ ABMAP_API void abmap_txn_abort(struct abmap_txn *txn);
  * ebpfstruct-style calls
  */
 
-/** @brief Replace an array's content and flip its group (a one-structure transaction). */
+/**
+ * @brief Replace an array's content and flip its group (a one-structure transaction); no flip
+ *        when the content equals the live one (see abmap_txn_commit()).
+ */
 ABMAP_API int abmap_array_set(struct abmap *array, const void *values, __u32 n);
 
-/** @brief Replace a hash's content and flip its group (a one-structure transaction). */
+/**
+ * @brief Replace a hash's content and flip its group (a one-structure transaction); no flip when
+ *        the content equals the live one (see abmap_txn_commit()).
+ */
 ABMAP_API int abmap_hash_set(struct abmap *hash, const void *keys, const void *values, __u32 n);
 
 /**
@@ -496,6 +514,7 @@ ABMAP_API int abmap_hash_set_and_defer_switchover(struct abmap *hash, const void
  * @brief Flip the group, making live every change deferred since the last flip.
  *
  * If a later switchover or commit already flipped this change, returns 0 and does nothing.
+ * Otherwise it always flips, even when the deferred content equals the live one.
  * @param so handle; freed whatever the result.
  * @return 0, -ECANCELED if the change was cancelled (through any handle of its structure), or
  *         another negative errno: the flip failed, the change stays pending and the group's

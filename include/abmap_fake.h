@@ -74,8 +74,12 @@ ABMAP_API int abmap_fake_peek_len(struct abmap *array, int side, __u32 *len);
 
 /**
  * @brief Make the @p nth next operation of type @p op (1 = the very next) fail with @p err.
- * @param err a negative errno.
- * @return 0 or -EINVAL.
+ *
+ * Each type has at most one pending failure: it fires once, then the type is disarmed. Arming
+ * a type again replaces its pending failure (the count restarts from this call); @p nth 0 or
+ * @p err 0 disarms it.
+ * @param err a negative errno, or 0 to disarm.
+ * @return 0, or -EINVAL (not a fake group, unknown @p op, positive @p err).
  */
 ABMAP_API int abmap_fake_fail(struct abmap_group *group, enum abmap_fake_op op, unsigned int nth,
 			      int err);

@@ -399,9 +399,10 @@ int abmap_fake_peek_len(struct abmap *array, int side, __u32 *len)
 
 int abmap_fake_fail(struct abmap_group *g, enum abmap_fake_op op, unsigned int nth, int err)
 {
-	if (!is_fake(g) || op < 0 || op >= __ABMAP_FAKE_OP_MAX || err >= 0)
+	if (!is_fake(g) || op < 0 || op >= __ABMAP_FAKE_OP_MAX || err > 0)
 		return libabmap_err(-EINVAL);
-	fg(g)->fail_in[op] = nth;
+	/* One pending failure per type: arming replaces it, nth 0 or err 0 disarms. */
+	fg(g)->fail_in[op] = err ? nth : 0;
 	fg(g)->fail_err[op] = err;
 	return 0;
 }

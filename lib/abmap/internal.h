@@ -245,6 +245,7 @@ int map_write_array(struct abmap *map, int passive, const void *values, __u32 n)
 int map_write_hash(struct abmap *map, int passive, const void *keys, const void *values, __u32 n);
 int map_write_one(struct abmap *map, int passive, const void *key, const void *value);
 int map_erase_one(struct abmap *map, int passive, const void *key);
+bool map_sides_differ(struct abmap *map, int passive);
 
 /* txn.c */
 int session_begin(struct abmap_group *g);

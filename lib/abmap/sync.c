@@ -272,12 +272,12 @@ int map_catch_up(struct abmap *map, int passive)
 }
 
 /*
- * After writing a whole content: the sides now differ exactly at @changed; after a failure,
- * anywhere. Takes over @changed.
+ * After writing a whole content: the sides now differ exactly at @changed (and in length if
+ * @len_differs); after a failure, anywhere. Takes over @changed.
  */
-static int adopt_changes(struct abmap *map, struct keyset *changed, int err)
+static int adopt_changes(struct abmap *map, struct keyset *changed, bool len_differs, int err)
 {
-	map->diff_len |= map->kind->is_array;
+	map->diff_len = len_differs || (err && map->kind->is_array);
 	if (err) {
 		keyset_free(changed);
 		keyset_set_all(&map->diff);
@@ -285,6 +285,8 @@ static int adopt_changes(struct abmap *map, struct keyset *changed, int err)
 	}
 	keyset_free(&map->diff);
 	map->diff = *changed;
+	/* Exact, measured against the live side: valid for this generation. */
+	map->diff_gen = map->group->gen;
 	return 0;
 }
 
@@ -343,7 +345,7 @@ static const void *new_elem(const struct abmap *map, const void *values, __u32 n
  * the passive side holds the new content, the sides differ exactly there.
  */
 static int array_changes(struct abmap *map, int passive, const void *values, __u32 n,
-			 struct keyset *changed)
+			 struct keyset *changed, bool *len_differs)
 {
 	struct abmap_side *live = &map->sides[!passive];
 	size_t vs = map->value_size, step = live->mem ? array_stride(map) : vs;
@@ -353,6 +355,7 @@ static int array_changes(struct abmap *map, int passive, const void *values, __u
 	int err;
 
 	err = zero ? map_len(map, !passive, &live_len) : -ENOMEM;
+	*len_differs = map->has_len && n != live_len;
 	hi = n > live_len ? n : live_len;
 	if (!err && !base) {
 		buf = malloc((size_t)hi * vs + 1);
@@ -464,11 +467,12 @@ int map_write_array(struct abmap *map, int passive, const void *values, __u32 n)
 {
 	bool known = map->ready || (map->diff_gen == map->group->gen && !map->diff.all);
 	struct keyset changed, todo;
+	bool len_differs = true;
 	int err;
 
 	keyset_init(&changed, sizeof(__u32), map->diff.limit);
 	keyset_init(&todo, sizeof(__u32), UINT32_MAX);
-	err = array_changes(map, passive, values, n, &changed);
+	err = array_changes(map, passive, values, n, &changed, &len_differs);
 	if (err)
 		goto out;
 	/* Without mmap, syscalls dominate: when few elements change, write only those. */
@@ -481,7 +485,7 @@ int map_write_array(struct abmap *map, int passive, const void *values, __u32 n)
 	}
 out:
 	keyset_free(&todo);
-	return adopt_changes(map, &changed, err);
+	return adopt_changes(map, &changed, len_differs, err);
 }
 
 static int keyset_of(struct keyset *set, const void *keys, __u32 n)
@@ -595,7 +599,7 @@ int map_write_hash(struct abmap *map, int passive, const void *keys, const void 
 	}
 	keyset_free(&wanted);
 	keyset_free(&todo);
-	return adopt_changes(map, &changed, err);
+	return adopt_changes(map, &changed, false, err);
 }
 
 int map_write_one(struct abmap *map, int passive, const void *key, const void *value)
@@ -620,4 +624,45 @@ int map_erase_one(struct abmap *map, int passive, const void *key)
 {
 	keyset_add(&map->diff, key);
 	return kind_erase(&map->sides[passive], key);
+}
+
+/* Does the passive side hold something else than the live one at @key? (errors: yes) */
+static bool key_differs(struct abmap *map, int passive, const void *key, void *a, void *b)
+{
+	int err_a = kind_read(&map->sides[!passive], key, a);
+	int err_b = kind_read(&map->sides[passive], key, b);
+
+	if (err_a || err_b)
+		return err_a != -ENOENT || err_b != -ENOENT;
+	return memcmp(a, b, map->value_size);
+}
+
+/*
+ * Does the passive side differ from the live one, once caught up and written? Looks only where
+ * they may differ (map->diff) and stops at the first difference, so a real change costs a read
+ * or two and a change undone in the same transaction is found to be none. Errors count as
+ * differences: a flip is always correct.
+ */
+bool map_sides_differ(struct abmap *map, int passive)
+{
+	__u8 *a = NULL, *b = NULL;
+	__u32 live_len, passive_len, pos = 0;
+	const void *key;
+	bool differ;
+
+	if (map->diff.all)
+		return true;
+	if (map->diff_len && (map_len(map, !passive, &live_len) ||
+			      map_len(map, passive, &passive_len) || live_len != passive_len))
+		return true;
+	if (!map->diff.count)
+		return false;
+	a = malloc(map->value_size);
+	b = malloc(map->value_size);
+	differ = !a || !b;
+	while (!differ && (key = keyset_next(&map->diff, &pos)))
+		differ = key_differs(map, passive, key, a, b);
+	free(a);
+	free(b);
+	return differ;
 }

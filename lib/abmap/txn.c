@@ -351,7 +351,24 @@ static void write_failed(struct abmap_group *g, const struct abmap_txn *txn)
 	}
 }
 
-/* Bring every passive side up to date, apply @txn (may be NULL), flip. */
+/*
+ * Would a flip change what programs see? Deferred changes always flip (their handles track
+ * generations); otherwise only if a passive side now differs from its live side.
+ */
+static bool needs_flip(struct abmap_group *g, int passive)
+{
+	struct abmap *map;
+
+	if (g->nr_deferred)
+		return true;
+	for (map = g->maps; map; map = map->next) {
+		if (map_sides_differ(map, passive))
+			return true;
+	}
+	return false;
+}
+
+/* Bring every passive side up to date, apply @txn (may be NULL), flip if anything changed. */
 static int commit(struct abmap_group *g, const struct abmap_txn *txn)
 {
 	int passive = passive_side(g);
@@ -359,6 +376,9 @@ static int commit(struct abmap_group *g, const struct abmap_txn *txn)
 	struct abmap *map;
 	int err;
 
+	/* Nothing staged, nothing deferred: not even the passive sides need a look. */
+	if (txn && !txn->ops && !g->nr_deferred)
+		return 0;
 	err = plan_build(g, txn, &plan);
 	if (!err)
 		err = prepare_write(g);
@@ -370,6 +390,8 @@ static int commit(struct abmap_group *g, const struct abmap_txn *txn)
 	if (!err)
 		err = plan_apply(&plan, passive);
 	free(plan.ops);
+	if (!err && !needs_flip(g, passive))
+		return 0;
 	if (!err && g->before_flip)
 		err = g->before_flip(g->before_flip_ctx);
 	if (!err)

@@ -16,11 +16,12 @@
 
 #include <bpf/libbpf.h>
 
+#include "abmap/testing.h"
 #include "ktest.h"
 #include "lb.h"
 #include "udplb.skel.h"
 
-#include "../../lib/abmap/fault_inject.h"
+#include "abmap/fault_inject.h"
 
 #define IP(a, b, c, d) htonl(((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (d))
 #define PORT 53
@@ -192,8 +193,9 @@ static void assert_unlocked(struct fixture *f, const char *what)
 	struct lb_maps m;
 	struct abmap_txn *txn;
 
-	ktest_group_opts(&go, 0, true);
+	ktest_group_opts(&go, 0);
 	assert_int_equal(lb_maps_open(&m, &f->fds, &go), 0);
+	abmap_testing_set_no_grace(m.group, true);
 	txn = abmap_txn_begin(m.group);
 	if (!txn)
 		fail_msg("%s: the writer lock is still held (%s)", what, strerror(errno));
@@ -255,8 +257,9 @@ static void fixture_init(struct fixture *f)
 			      bpf_map__fd(f->skel->maps.backends_b) },
 		.ring = { bpf_map__fd(f->skel->maps.ring_a), bpf_map__fd(f->skel->maps.ring_b) },
 	};
-	ktest_group_opts(&go, 0, true);
+	ktest_group_opts(&go, 0);
 	assert_int_equal(lb_maps_open(&f->maps, &f->fds, &go), 0);
+	abmap_testing_set_no_grace(f->maps.group, true);
 	ktest_defer(maps_close, &f->maps);
 	config(&f->a, false);
 	config(&f->b, true);
@@ -282,10 +285,11 @@ static int commit_b(struct fixture *f, bool fresh)
 	memset(&o, 0, sizeof(o));
 	if (!fresh)
 		return lb_commit(&f->maps, &f->b, &o);
-	ktest_group_opts(&go, 0, true);
+	ktest_group_opts(&go, 0);
 	ret = lb_maps_open(&m, &f->fds, &go);
 	if (ret)
 		return ret;
+	abmap_testing_set_no_grace(m.group, true);
 	ret = lb_commit(&m, &f->b, &o);
 	lb_maps_close(&m);
 	return ret;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * libabmap on real kernel maps: arrays (mmapable or not, with or without a length map), hashes,
- * transactions across several structures, deferred switchover, validation, compatibility mode.
+ * libabmap on real kernel maps: transactions across several structures, deferred switchover,
+ * validation, accessors, user kinds, compatibility mode (arrays and hashes on their own: the
+ * store-conformance suite, tests/conformance/).
  *
- * Side A is the first fd given to abmap_*_new(); the live side is generation & 1. Every check
+ * Side A is the first fd given to abmap_new(); the live side is generation & 1. Every check
  * reads the maps back with bpf_map_lookup_elem(), never through the library alone.
  */
 #include <errno.h>
@@ -33,16 +34,6 @@ static void fill(__u32 *v, __u32 n, __u32 base)
 		v[i] = base + i;
 }
 
-static int live_fd(struct abmap_group *g, int fd_a, int fd_b)
-{
-	return (ktest_group_gen(g) & 1) ? fd_b : fd_a;
-}
-
-static int passive_fd(struct abmap_group *g, int fd_a, int fd_b)
-{
-	return (ktest_group_gen(g) & 1) ? fd_a : fd_b;
-}
-
 /* Generation from the library and from the pointer map itself. */
 static void assert_gen(struct abmap_group *g, int ptr, __u64 want)
 {
@@ -55,293 +46,10 @@ static void assert_gen(struct abmap_group *g, int ptr, __u64 want)
 			(unsigned long long)kern);
 }
 
-/* -------------------------------------------------------------------------------------------
- * Arrays
+/*
+ * Arrays and hashes on their own (sets, shrinking, growing, updates, deletes, errors, no-op
+ * commits) are covered by the store-conformance suite (tests/conformance/, test_conformance).
  */
-
-static void array_basic(bool mmapable, bool with_len)
-{
-	__u32 v1[N], v2[N], v3[N], e4[N], e5[N], zero[N] = { 0 }, got, len, idx, val;
-	struct abmap_group *g;
-	struct abmap_txn *txn;
-	struct abmap *arr;
-	int ptr, a, b, lf = 0, i;
-
-	ptr = ktest_pointer_map();
-	a = ktest_array_map("kt_a", sizeof(__u32), N, mmapable);
-	b = ktest_array_map("kt_b", sizeof(__u32), N, mmapable);
-	if (with_len)
-		lf = ktest_len_map();
-	LIBABMAP_OPTS(abmap_opts, o, .len_fd = lf);
-
-	g = ktest_group(ptr, 0);
-	arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, &o);
-	assert_non_null(arr);
-	assert_int_equal(abmap_key_size(arr), 4);
-	assert_int_equal(abmap_value_size(arr), 4);
-	assert_int_equal(abmap_max_entries(arr), N);
-	assert_gen(g, ptr, 0);
-	assert_int_equal(abmap_array_len(arr, &len), 0);
-	assert_int_equal(len, with_len ? 0 : N);
-
-	/* gen 1: 10 elements into B. A (now passive) is untouched. */
-	fill(v1, 10, 100);
-	assert_int_equal(abmap_array_set(arr, v1, 10), 0);
-	assert_gen(g, ptr, 1);
-	ktest_assert_array(b, v1, 10, N);
-	ktest_assert_array(a, zero, 0, N);
-	if (with_len) {
-		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 10);
-		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 0);
-	}
-	assert_int_equal(abmap_array_len(arr, &len), 0);
-	assert_int_equal(len, with_len ? 10 : N);
-	for (i = 0; i < 10; i++) {
-		assert_int_equal(abmap_array_get(arr, i, &got), 0);
-		assert_int_equal(got, v1[i]);
-	}
-	got = 0xdead;
-	if (with_len) {
-		assert_int_equal(abmap_array_get(arr, 10, &got), -ENOENT);
-	} else {
-		assert_int_equal(abmap_array_get(arr, 10, &got), 0);
-		assert_int_equal(got, 0);
-	}
-	idx = 3;
-	assert_int_equal(abmap_get(arr, &idx, &got), 0);
-	assert_int_equal(got, v1[3]);
-
-	/* gen 2: 12 elements into A; B is the retired side and keeps gen 1. */
-	fill(v2, 12, 200);
-	assert_int_equal(abmap_array_set(arr, v2, 12), 0);
-	assert_gen(g, ptr, 2);
-	ktest_assert_array(a, v2, 12, N);
-	ktest_assert_array(b, v1, 10, N);
-	if (with_len)
-		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 12);
-
-	/* gen 3: shrink to 3 into B, which held 10: its tail must be zeroed. */
-	fill(v3, 3, 300);
-	assert_int_equal(abmap_array_set(arr, v3, 3), 0);
-	assert_gen(g, ptr, 3);
-	ktest_assert_array(b, v3, 3, N);
-	ktest_assert_array(a, v2, 12, N);
-	if (with_len) {
-		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 3);
-		assert_int_equal(abmap_array_get(arr, 3, &got), -ENOENT);
-	}
-
-	/* gen 4: grow by updating index 7, into A, which held 12 elements of gen 2. */
-	txn = abmap_txn_begin(g);
-	assert_non_null(txn);
-	idx = 7;
-	val = 777;
-	assert_int_equal(abmap_txn_update(txn, arr, &idx, &val), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
-	assert_gen(g, ptr, 4);
-	memset(e4, 0, sizeof(e4));
-	memcpy(e4, v3, 3 * sizeof(__u32));
-	e4[7] = 777;
-	ktest_assert_array(a, e4, 8, N);
-	ktest_assert_array(b, v3, 3, N);
-	if (with_len)
-		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_A), 8);
-	assert_int_equal(abmap_array_len(arr, &len), 0);
-	assert_int_equal(len, with_len ? 8 : N);
-	assert_int_equal(abmap_array_get(arr, 7, &got), 0);
-	assert_int_equal(got, 777);
-
-	/* gen 5: delete index 1 (zeroes the slot, length unchanged), into B. */
-	txn = abmap_txn_begin(g);
-	assert_non_null(txn);
-	idx = 1;
-	assert_int_equal(abmap_txn_delete(txn, arr, &idx), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
-	assert_gen(g, ptr, 5);
-	memcpy(e5, e4, sizeof(e5));
-	e5[1] = 0;
-	ktest_assert_array(b, e5, 8, N);
-	ktest_assert_array(a, e4, 8, N);
-	if (with_len)
-		assert_int_equal(ktest_u32(lf, ABMAP_SIDE_B), 8);
-
-	/* Errors change nothing. */
-	txn = abmap_txn_begin(g);
-	assert_non_null(txn);
-	idx = N;
-	assert_true(abmap_txn_update(txn, arr, &idx, &val) < 0);
-	abmap_txn_abort(txn);
-	assert_int_equal(abmap_array_set(arr, v1, N + 1), -E2BIG);
-	assert_gen(g, ptr, 5);
-	ktest_assert_array(b, e5, 8, N);
-
-	/* Full-length set. */
-	fill(v1, N, 1000);
-	assert_int_equal(abmap_array_set(arr, v1, N), 0);
-	assert_gen(g, ptr, 6);
-	ktest_assert_array(live_fd(g, a, b), v1, N, N);
-	ktest_assert_array(passive_fd(g, a, b), e5, 8, N);
-}
-
-static void test_array_mmap_len(void **state)
-{
-	(void)state;
-	ktest_begin();
-	array_basic(true, true);
-}
-
-static void test_array_mmap_nolen(void **state)
-{
-	(void)state;
-	ktest_begin();
-	array_basic(true, false);
-}
-
-static void test_array_nommap_len(void **state)
-{
-	(void)state;
-	ktest_begin();
-	array_basic(false, true);
-}
-
-static void test_array_nommap_nolen(void **state)
-{
-	(void)state;
-	ktest_begin();
-	array_basic(false, false);
-}
-
-/* Values wider than 4 bytes and not a multiple of 8 (mmap stride is round_up(size, 8)). */
-struct wide {
-	__u32 x;
-	__u32 y;
-	__u32 z;
-};
-
-static void test_array_wide_values(void **state)
-{
-	struct wide v[N], got;
-	struct abmap_group *g;
-	struct abmap *arr;
-	int ptr, a, b, i, pass;
-
-	(void)state;
-	ktest_begin();
-	for (pass = 0; pass < 2; pass++) {
-		bool mm = pass == 0;
-
-		/* A fresh pointer map: the first group's member list would refuse the second. */
-		ptr = ktest_pointer_map();
-		a = ktest_array_map("kt_wa", sizeof(struct wide), N, mm);
-		b = ktest_array_map("kt_wb", sizeof(struct wide), N, mm);
-		g = ktest_group(ptr, 0);
-		arr = abmap_new(g, ABMAP_KIND_ARRAY, a, b, NULL);
-		assert_non_null(arr);
-		for (i = 0; i < N; i++)
-			v[i] = (struct wide){ .x = i, .y = 1000 + i, .z = 0xabc00000u + i };
-		assert_int_equal(abmap_array_set(arr, v, N), 0);
-		for (i = 0; i < N; i++) {
-			__u32 key = i;
-			int fd = live_fd(g, a, b);
-
-			assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
-			assert_memory_equal(&got, &v[i], sizeof(got));
-			assert_int_equal(abmap_array_get(arr, i, &got), 0);
-			assert_memory_equal(&got, &v[i], sizeof(got));
-		}
-		ktest_group_free(g);
-	}
-}
-
-/* -------------------------------------------------------------------------------------------
- * Hashes (u32 key, u64 value)
- */
-
-static void test_hash(void **state)
-{
-	__u32 k1[] = { 1, 2, 3 }, k2[] = { 1, 3, 4 }, k3[] = { 10 }, kd[] = { 5, 5 };
-	__u64 v1[] = { 10, 20, 30 }, v2[] = { 11, 30, 40 }, v3[] = { 100 }, vd[] = { 1, 2 };
-	__u32 kbig[65];
-	__u64 vbig[65];
-	struct abmap_group *g;
-	struct abmap_txn *txn;
-	struct abmap *h;
-	__u32 key;
-	__u64 val;
-	int ptr, a, b, i;
-
-	(void)state;
-	ktest_begin();
-	ptr = ktest_pointer_map();
-	a = ktest_hash_map("kt_ha", sizeof(__u32), sizeof(__u64), 64);
-	b = ktest_hash_map("kt_hb", sizeof(__u32), sizeof(__u64), 64);
-	g = ktest_group(ptr, 0);
-	h = abmap_new(g, ABMAP_KIND_HASH, a, b, NULL);
-	assert_non_null(h);
-	assert_int_equal(abmap_key_size(h), 4);
-	assert_int_equal(abmap_value_size(h), 8);
-	assert_int_equal(abmap_max_entries(h), 64);
-
-	/* gen 1: {1,2,3} into B; A stays empty. */
-	assert_int_equal(abmap_hash_set(h, k1, v1, 3), 0);
-	assert_gen(g, ptr, 1);
-	ktest_assert_hash(b, k1, v1, 3);
-	assert_int_equal(ktest_hash_count(a), 0);
-	key = 2;
-	assert_int_equal(abmap_get(h, &key, &val), 0);
-	assert_int_equal(val, 20);
-	key = 99;
-	assert_int_equal(abmap_get(h, &key, &val), -ENOENT);
-	assert_int_equal(abmap_get(h, &key, &val), -ENOENT);
-
-	/* gen 2: update 1, add 4, delete 2, delete an absent key; into A. */
-	txn = abmap_txn_begin(g);
-	assert_non_null(txn);
-	key = 1;
-	val = 11;
-	assert_int_equal(abmap_txn_update(txn, h, &key, &val), 0);
-	key = 4;
-	val = 40;
-	assert_int_equal(abmap_txn_update(txn, h, &key, &val), 0);
-	key = 2;
-	assert_int_equal(abmap_txn_delete(txn, h, &key), 0);
-	key = 99;
-	assert_int_equal(abmap_txn_delete(txn, h, &key), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
-	assert_gen(g, ptr, 2);
-	ktest_assert_hash(a, k2, v2, 3);
-	ktest_assert_hash(b, k1, v1, 3);
-	key = 2;
-	assert_int_equal(abmap_get(h, &key, &val), -ENOENT);
-
-	/* gen 3: replace everything with {10}; B held {1,2,3}. */
-	assert_int_equal(abmap_hash_set(h, k3, v3, 1), 0);
-	assert_gen(g, ptr, 3);
-	ktest_assert_hash(b, k3, v3, 1);
-	ktest_assert_hash(a, k2, v2, 3);
-
-	/* Duplicate key, too many keys: refused, nothing changes. */
-	txn = abmap_txn_begin(g);
-	assert_non_null(txn);
-	assert_int_equal(abmap_txn_hash_set(txn, h, kd, vd, 2), -EINVAL);
-	abmap_txn_abort(txn);
-	for (i = 0; i < 65; i++) {
-		kbig[i] = 1000 + i;
-		vbig[i] = i;
-	}
-	assert_int_equal(abmap_hash_set(h, kbig, vbig, 65), -E2BIG);
-	assert_gen(g, ptr, 3);
-	ktest_assert_hash(b, k3, v3, 1);
-
-	/* Full table, then empty. */
-	assert_int_equal(abmap_hash_set(h, kbig, vbig, 64), 0);
-	assert_gen(g, ptr, 4);
-	ktest_assert_hash(a, kbig, vbig, 64);
-	assert_int_equal(abmap_hash_set(h, kbig, vbig, 0), 0);
-	assert_gen(g, ptr, 5);
-	assert_int_equal(ktest_hash_count(b), 0);
-	ktest_assert_hash(a, kbig, vbig, 64);
-}
 
 /* -------------------------------------------------------------------------------------------
  * Transactions over several structures
@@ -552,15 +260,20 @@ static void test_deferred(void **state)
 	assert_non_null(abmap_new(g2, ABMAP_KIND_ARRAY, a1, b1, &o));
 	assert_non_null(abmap_new(g2, ABMAP_KIND_ARRAY, a2, b2, NULL));
 
-	/* Same content committed twice: both sides of both arrays hold it. */
+	/*
+	 * Same content on both sides of both arrays: committed (B), then deferred and switched
+	 * over (a switchover flips even an identical content; a commit of it would not).
+	 */
 	fill(x1, 6, 10);
-	for (int i = 0; i < 2; i++) {
-		txn = abmap_txn_begin(g);
-		assert_non_null(txn);
-		assert_int_equal(abmap_txn_array_set(txn, s1, x1, 6), 0);
-		assert_int_equal(abmap_txn_array_set(txn, s2, x1, 6), 0);
-		assert_int_equal(abmap_txn_commit(txn), 0);
-	}
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, x1, 6), 0);
+	assert_int_equal(abmap_txn_array_set(txn, s2, x1, 6), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, x1, 6, &so1), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s2, x1, 6, &so2), 0);
+	assert_int_equal(abmap_switchover(so1), 0);
+	assert_int_equal(abmap_switchover(so2), 0);
 	assert_gen(g, ptr, 2);
 	ktest_assert_array(a1, x1, 6, N);
 	ktest_assert_array(b1, x1, 6, N);
@@ -602,11 +315,10 @@ static void test_deferred(void **state)
 	assert_non_null(txn);
 	abmap_txn_abort(txn);
 
-	/* Make both sides equal again (gen 4 = same content as gen 3). */
-	txn = abmap_txn_begin(g);
-	assert_non_null(txn);
-	assert_int_equal(abmap_txn_array_set(txn, s1, y1, 4), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
+	/* Make both sides equal again (gen 4 = same content as gen 3: a switchover flips it). */
+	so3 = NULL;
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, y1, 4, &so3), 0);
+	assert_int_equal(abmap_switchover(so3), 0);
 	assert_gen(g, ptr, 4);
 	ktest_assert_array(a1, y1, 4, N);
 	ktest_assert_array(a2, y2, 8, N);
@@ -677,7 +389,11 @@ static void test_deferred_hash(void **state)
 	assert_non_null(h);
 
 	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
+	/* The same content again would not flip; a switchover of it does. */
 	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
+	assert_gen(g, ptr, 1);
+	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k1, v1, 2, &so), 0);
+	assert_int_equal(abmap_switchover(so), 0);
 	assert_gen(g, ptr, 2);
 	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k2, v2, 1, &so), 0);
 	assert_non_null(so);
@@ -896,7 +612,6 @@ static void test_pointer_record(void **state)
 	struct abmap_group *g;
 	struct abmap *arr;
 	__u32 v[4] = { 1, 2, 3, 4 };
-	__u64 t0, sync_ns;
 	int ptr, a, b, i;
 
 	(void)state;
@@ -922,19 +637,14 @@ static void test_pointer_record(void **state)
 		assert_int_equal(st.passive_gen, p.passive_gen);
 	}
 
-	/* abmap_group_sync() records the passed grace period. */
-	t0 = ktest_now_ns();
+	/* abmap_group_sync() records the passed grace period (its cost: make bench, bench_flip). */
 	assert_int_equal(abmap_group_sync(g), 0);
-	sync_ns = ktest_now_ns() - t0;
 	p = ktest_pointer(ptr);
 	if (p.grace_gen < p.generation)
 		fail_msg("after abmap_group_sync: grace_gen %llu < generation %llu",
 			 (unsigned long long)p.grace_gen, (unsigned long long)p.generation);
-	printf("  abmap_group_sync: %.2f ms\n", sync_ns / 1e6);
-	/* A second sync has nothing to wait for. */
-	t0 = ktest_now_ns();
+	/* A second sync has nothing to wait for, and still succeeds. */
 	assert_int_equal(abmap_group_sync(g), 0);
-	printf("  abmap_group_sync again: %.3f ms\n", (ktest_now_ns() - t0) / 1e6);
 
 	/* A deferred change: the passive side holds no committed generation. */
 	v[0] = 99;
@@ -1201,12 +911,6 @@ int main(void)
 {
 	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		KTEST(test_array_mmap_len),
-		KTEST(test_array_mmap_nolen),
-		KTEST(test_array_nommap_len),
-		KTEST(test_array_nommap_nolen),
-		KTEST(test_array_wide_values),
-		KTEST(test_hash),
 		KTEST(test_txn_multi),
 		KTEST(test_deferred),
 		KTEST(test_deferred_hash),

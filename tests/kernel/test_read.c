@@ -171,12 +171,15 @@ static __u32 count_wrong(const __u64 *vals, __u64 gen)
 	return wrong;
 }
 
-/* What a hand-rolled reader does: read the generation, copy the live side, done. */
+/* What a hand-rolled reader does: read the generation, copy the live side element by element. */
 static __u64 naive_read(struct abmap_group *g, void *const mem[2], __u64 *vals)
 {
 	__u64 gen = ktest_group_gen(g);
+	const volatile __u64 *side = mem[gen & 1];
+	__u32 i;
 
-	memcpy(vals, mem[gen & 1], RACE_ENTRIES * sizeof(__u64));
+	for (i = 0; i < RACE_ENTRIES; i++)
+		vals[i] = side[i];
 	return gen;
 }
 

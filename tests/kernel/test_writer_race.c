@@ -23,9 +23,10 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "abmap/testing.h"
 #include "ktest.h"
 
-#include "../../lib/abmap/fault_inject.h"
+#include "abmap/fault_inject.h"
 
 #define ARR_MAX 16
 #define HASH_MAX 8
@@ -115,10 +116,11 @@ static struct abmap_group *open_group(struct race *r, struct abmap **arr, struct
 	struct abmap_group *g;
 
 	/* No grace periods: a few seconds must hold thousands of commits (no program reads). */
-	ktest_group_opts(&o, TIMEOUT_MS / 2, true);
+	ktest_group_opts(&o, TIMEOUT_MS / 2);
 	g = abmap_group_new(r->ptr, &o);
 	if (!g)
 		return NULL;
+	abmap_testing_set_no_grace(g, true);
 	*arr = abmap_new(g, "array", r->arr[0], r->arr[1], NULL);
 	*hash = abmap_new(g, "hash", r->hash[0], r->hash[1], NULL);
 	if (!*arr || !*hash) {

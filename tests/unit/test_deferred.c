@@ -58,6 +58,23 @@ static void test_defer_array(void **state)
 	ut_assert_array_side(f->arr, ut_passive(f->group), v1, 5, 5);
 }
 
+/* A switchover flips even when the deferred content equals the live one (unlike a commit). */
+static void test_defer_identical_flips(void **state)
+{
+	struct ut_fixture *f = *state;
+	__u64 v[3] = { 7, 8, 9 }, gen;
+
+	ut_ok(abmap_array_set(f->arr, v, 3));
+	gen = ut_gen(f->group);
+	ut_ok(abmap_switchover(defer_array(f->arr, v, 3)));
+	assert_int_equal(ut_gen(f->group), gen + 1);
+	ut_assert_array_live(f->group, f->arr, v, 3, 3);
+	/* A commit carrying a pending deferred change flips too. */
+	defer_array(f->arr, v, 3);
+	ut_ok(abmap_txn_commit(ut_txn_begin(f->group)));
+	assert_int_equal(ut_gen(f->group), gen + 2);
+}
+
 static void test_defer_hash(void **state)
 {
 	struct ut_fixture *f = *state;
@@ -529,6 +546,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		UT_FIXTURE_TEST(test_defer_array, setup),
 		UT_FIXTURE_TEST(test_defer_hash, setup),
+		UT_FIXTURE_TEST(test_defer_identical_flips, setup),
 		UT_FIXTURE_TEST(test_first_switchover_flips_all, setup),
 		UT_FIXTURE_TEST(test_stale_handle_does_not_flip_newer, setup),
 		UT_FIXTURE_TEST(test_cancel_before_flip, setup),

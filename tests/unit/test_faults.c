@@ -584,19 +584,45 @@ static void test_fault_error_and_counts(void **state)
 	ut_assert_array_side(f->arr, ut_passive(f->group), vals, 5, 5);
 }
 
+/* Disarming (nth 0 or err 0) and re-arming (replaces the pending fault, counts anew). */
+static void test_fault_disarm_rearm(void **state)
+{
+	struct ut_fixture *f = *state;
+	__u64 v[2][2] = { { 1, 2 }, { 3, 4 } }, gen = ut_gen(f->group);
+
+	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_FLIP, 1, -EPERM));
+	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_FLIP, 0, -EPERM));
+	ut_ok(abmap_array_set(f->arr, v[0], 2));
+	assert_int_equal(ut_gen(f->group), gen + 1);
+
+	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_FLIP, 1, -EPERM));
+	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_FLIP, 1, 0));
+	ut_ok(abmap_array_set(f->arr, v[1], 2));
+	assert_int_equal(ut_gen(f->group), gen + 2);
+
+	/* Re-arming replaces: the 1st next flip was armed, then the 2nd next: only that fails. */
+	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_FLIP, 1, -EPERM));
+	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_FLIP, 2, -EIO));
+	ut_ok(abmap_array_set(f->arr, v[0], 2));
+	ut_assert_ret(abmap_array_set(f->arr, v[1], 2), -EIO);
+	ut_ok(abmap_array_set(f->arr, v[1], 2));
+	assert_int_equal(ut_gen(f->group), gen + 4);
+	ut_assert_array_live(f->group, f->arr, v[1], 2, 2);
+}
+
 /* A fault on the nth write counts from the call, across several commits. */
 static void test_fault_spans_commits(void **state)
 {
 	struct ut_fixture *f = *state;
-	__u64 v[2] = { 1, 2 }, gen;
+	__u64 v[2][2] = { { 1, 2 }, { 3, 4 } }, gen;
 	unsigned long w0, per_commit;
 	int ret, i;
 
-	ut_ok(abmap_array_set(f->arr, v, 2));
-	ut_ok(abmap_array_set(f->arr, v, 2));
-	/* Both sides hold v; one more identical set costs a known number of writes. */
+	/* Alternating two contents (an identical one would not flip): each commit costs the same. */
+	ut_ok(abmap_array_set(f->arr, v[0], 2));
+	ut_ok(abmap_array_set(f->arr, v[1], 2));
 	w0 = count(f, ABMAP_FAKE_WRITE);
-	ut_ok(abmap_array_set(f->arr, v, 2));
+	ut_ok(abmap_array_set(f->arr, v[0], 2));
 	per_commit = count(f, ABMAP_FAKE_WRITE) - w0;
 	assert_true(per_commit >= 1);
 
@@ -604,15 +630,15 @@ static void test_fault_spans_commits(void **state)
 	ut_ok(abmap_fake_fail(f->group, ABMAP_FAKE_WRITE, (unsigned int)(per_commit * 3 + 1),
 			      -EIO));
 	for (i = 0; i < 10; i++) {
-		ret = abmap_array_set(f->arr, v, 2);
+		ret = abmap_array_set(f->arr, v[(i + 1) % 2], 2);
 		if (ret)
 			break;
 	}
 	assert_int_equal(ret, -EIO);
 	/* Commits before the fault went through; the failed one did not flip. */
+	assert_int_equal(i, 3);
 	assert_int_equal(ut_gen(f->group), gen + (__u64)i);
-	assert_true(i >= 1);
-	ut_assert_array_live(f->group, f->arr, v, 2, 2);
+	ut_assert_array_live(f->group, f->arr, v[i % 2], 2, 2);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -710,6 +736,7 @@ int main(void)
 		UT_FIXTURE_TEST(test_set_write_fault, setup),
 		UT_FIXTURE_TEST(test_fault_error_and_counts, setup),
 		UT_FIXTURE_TEST(test_fault_spans_commits, setup),
+		UT_FIXTURE_TEST(test_fault_disarm_rearm, setup),
 		UT_FIXTURE_TEST(test_grace_before_rewrite, setup),
 		UT_FIXTURE_TEST(test_grace_fault, setup),
 		UT_FIXTURE_TEST(test_unsafe_no_grace, setup),
