@@ -195,8 +195,7 @@ static __always_inline void *__abmap_lookup(const struct abmap_snapshot *snap, v
 }
 
 /* Look up @key in the side of A/B structure @name selected by @snap. */
-#define abmap_lookup(snap, name, key)                                                              \
-	__abmap_lookup((snap), &name##_a, &name##_b, (key))
+#define abmap_lookup(snap, name, key) __abmap_lookup((snap), &name##_a, &name##_b, (key))
 
 /* Length of the side of A/B array @name selected by @snap (0 if the length map is missing). */
 #define abmap_array_len(snap, name)                                                                \
