@@ -34,6 +34,7 @@ struct abmap_group *group_alloc(const struct backend_ops *be, const struct abmap
 	}
 	g->lock_timeout_ms = OPTS_GET(opts, lock_timeout_ms, 0);
 	g->pid = getpid();
+	g->no_grace = testing_default_no_grace();
 	g->lock_fd = -1;
 	g->ptr_fd = -1;
 	g->mim_fd = -1;

@@ -262,4 +262,7 @@ static inline int passive_side(const struct abmap_group *g)
 	return !(g->gen & 1);
 }
 
+/* testing.c: abmap_testing_set_default_no_grace() */
+bool testing_default_no_grace(void);
+
 #endif /* __ABMAP_INTERNAL_H */

@@ -11,6 +11,18 @@ int abmap_testing_set_no_grace(struct abmap_group *group, bool no_grace)
 	return 0;
 }
 
+static bool default_no_grace;
+
+void abmap_testing_set_default_no_grace(bool no_grace)
+{
+	default_no_grace = no_grace;
+}
+
+bool testing_default_no_grace(void)
+{
+	return default_no_grace;
+}
+
 int abmap_testing_set_before_flip(struct abmap_group *group, int (*fn)(void *ctx), void *ctx)
 {
 	if (!group)

@@ -25,6 +25,12 @@ extern "C" {
 int abmap_testing_set_no_grace(struct abmap_group *group, bool no_grace);
 
 /**
+ * @brief abmap_testing_set_no_grace() for every group created from now on, from its creation
+ *        (so not even the grace period a reopened group owes its predecessor is waited for).
+ */
+void abmap_testing_set_default_no_grace(bool no_grace);
+
+/**
  * @brief Call @p fn(@p ctx) after every passive side of a commit or switchover is written, just
  *        before the flip (e.g. to kill the writer there). A non-zero return aborts the commit
  *        with that error. @p fn NULL removes the hook.

@@ -286,10 +286,11 @@ static int commit_b(struct fixture *f, bool fresh)
 	if (!fresh)
 		return lb_commit(&f->maps, &f->b, &o);
 	ktest_group_opts(&go, 0);
+	abmap_testing_set_default_no_grace(true);
 	ret = lb_maps_open(&m, &f->fds, &go);
+	abmap_testing_set_default_no_grace(false);
 	if (ret)
 		return ret;
-	abmap_testing_set_no_grace(m.group, true);
 	ret = lb_commit(&m, &f->b, &o);
 	lb_maps_close(&m);
 	return ret;
