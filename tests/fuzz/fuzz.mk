@@ -2,7 +2,7 @@
 #
 # Shared conventions of the libFuzzer targets (the Makefile includes every tests/fuzz/*.mk).
 #
-# A target NAME:
+# A target NAME (by convention fuzz_WHAT; corpus directories drop the fuzz_ prefix):
 #   source        tests/fuzz/NAME.c, defining LLVMFuzzerTestOneInput (declare it first:
 #                 -Wmissing-prototypes); LLVMFuzzerInitialize if it needs a setup
 #   binary        $(BUILD)/fuzz/NAME, linked by the pattern rule below with $(FUZZ_CC) and
@@ -13,9 +13,9 @@
 #                     $(BUILD)/fuzz/NAME: FUZZ_LDLIBS += -lbpf
 #   objects       $(BUILD)/fuzz/obj/DIR/FILE.o from any DIR/FILE.c of the tree, instrumented and
 #                 sanitized like the target (never link the plain $(BUILD)/*.o into a target)
-#   seed corpus   tests/fuzz/corpus/NAME/ (committed; libFuzzer never writes there)
-#   scratch       $(BUILD)/fuzz/corpus/NAME/ (what fuzzing found, kept between runs) and
-#                 $(BUILD)/fuzz/artifacts/NAME/ (crash, leak and timeout inputs)
+#   seed corpus   tests/fuzz/corpus/WHAT/ (committed, required; libFuzzer never writes there)
+#   scratch       $(BUILD)/fuzz/corpus/WHAT/ (what fuzzing found, kept between runs) and
+#                 $(BUILD)/fuzz/artifacts/WHAT/ (crash, leak and timeout inputs)
 #   smoke         $(BUILD)/fuzz/NAME-smoke, a generated script running the target
 #                 FUZZ_SMOKE_SECONDS seconds (default 3) through tests/fuzz/run.sh; it exits 0
 #                 when clean, so scripts/run-tests.sh counts it as one test

@@ -3,12 +3,13 @@
 #
 # Usage: tests/fuzz/run.sh SECONDS BIN...   (what make fuzz and the *-smoke scripts run)
 #
-# Runs each libFuzzer binary BIN (named NAME) for SECONDS seconds on its seed corpus
-# tests/fuzz/corpus/NAME/ plus a scratch corpus DIR/corpus/NAME/ (DIR: BIN's directory), where
-# libFuzzer keeps what it finds; crash, leak and timeout inputs go to DIR/artifacts/NAME/. The seed
-# corpus is only read. Prints one line per target (executions, executions per second, clean or
-# not; the full output is in DIR/logs/NAME.log) and a summary line "fuzz: N targets, N clean,
-# N failed". Exits 1 if any target crashed, leaked, timed out or could not run.
+# Runs each libFuzzer binary BIN (fuzz_NAME) for SECONDS seconds on its seed corpus
+# tests/fuzz/corpus/NAME/ (fuzz_packet: tests/fuzz/corpus/packet/; a missing one is an error)
+# plus a scratch corpus DIR/corpus/NAME/ (DIR: BIN's directory), where libFuzzer keeps what it
+# finds; crash, leak and timeout inputs go to DIR/artifacts/NAME/. The seed corpus is only read.
+# Prints one line per target (executions, executions per second, clean or not; the full output is
+# in DIR/logs/fuzz_NAME.log) and a summary line "fuzz: N targets, N clean, N failed". Exits 1 if
+# any target crashed, leaked, timed out or could not run.
 #
 # Run from the top of the tree. Extra libFuzzer flags: FUZZ_FLAGS="-max_len=4096 ...".
 set -u
@@ -29,24 +30,22 @@ esac
 clean=0
 failed=0
 for bin in "$@"; do
-	name=$(basename "$bin")
+	target=$(basename "$bin")
+	name=${target#fuzz_}
 	dir=$(dirname "$bin")
 	seed=tests/fuzz/corpus/$name
 	scratch=$dir/corpus/$name
 	artifacts=$dir/artifacts/$name
-	log=$dir/logs/$name.log
+	log=$dir/logs/$target.log
 	mkdir -p "$scratch" "$artifacts" "$dir/logs" || exit 2
-	corpora=("$scratch")
-	[ -d "$seed" ] && corpora+=("$seed")
-
-	if [ ! -x "$bin" ]; then
-		echo "fuzz: $name: $bin is not an executable"
+	if [ ! -x "$bin" ] || [ ! -d "$seed" ]; then
+		echo "fuzz: $target: $bin is not an executable or $seed/ is missing"
 		failed=$((failed + 1))
 		continue
 	fi
 	# shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
 	"$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/" \
-		${FUZZ_FLAGS:-} "${corpora[@]}" >"$log" 2>&1
+		${FUZZ_FLAGS:-} "$scratch" "$seed" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\)/\1/p' "$log" | tail -n 1)
 	execs=${execs:-0}
@@ -56,12 +55,12 @@ for bin in "$@"; do
 	rate=$((execs / time_s))
 	if [ "$rc" -eq 0 ]; then
 		clean=$((clean + 1))
-		echo "fuzz: $name: $execs executions in ${time_s} s ($rate/s), clean"
+		echo "fuzz: $target: $execs executions in ${time_s} s ($rate/s), clean"
 	else
 		failed=$((failed + 1))
-		echo "fuzz: $name: $execs executions, FAILED (exit status $rc); last lines of $log:"
+		echo "fuzz: $target: $execs executions, FAILED (exit status $rc); last lines of $log:"
 		tail -n 20 "$log" | sed 's/^/    /'
-		echo "fuzz: $name: inputs that failed are in $artifacts/"
+		echo "fuzz: $target: inputs that failed are in $artifacts/"
 	fi
 done
 
