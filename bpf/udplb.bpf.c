@@ -46,9 +46,9 @@
  *  - ipip adds 20 bytes without an MTU check: the path to the backends needs that headroom.
  *  - The tc program is meant for the clsact ingress hook.
  *
- * Defining ABMAP_TEST_SNAPSHOT_PER_LOOKUP as udplb_ptr before including this file makes every
- * structure's lookup re-read the pointer (abmap_bpf.h): the torn-configuration bug the snapshot
- * prevents, for a negative control test. Never build the data plane with it.
+ * A negative control for consistency tests (every lookup reading the pointer again) is built by
+ * defining ABMAP_NEGATIVE_CONTROL_REREAD before including this file (abmap_bpf.h): see
+ * tests/kernel/udplb_torn.bpf.c.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -135,6 +135,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } pool SEC(".maps");
+
+/* IP ids of outer ipip headers that may be fragmented (DF clear): one sequence per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ipip_ids SEC(".maps");
 
 /* ---------------------------------------------------------------------------------------------
  * Lookups
@@ -334,13 +342,16 @@ truncated:
 }
 
 /*
- * Do the IPv4 and UDP lengths fit the frame? Trailing Ethernet padding is fine. The UDP length
- * of a first fragment covers the whole datagram, so only an unfragmented one is checked.
+ * Do the IPv4 and UDP lengths fit the packet? @len is the whole packet's length from @data, which
+ * in tc may extend past data_end into the skb's pages (GRO, jumbo frames, many NICs): only the
+ * headers need to be linear. Trailing Ethernet padding is fine. The UDP length of a first fragment
+ * covers the whole datagram, so only an unfragmented one is checked.
  */
-static __always_inline bool udplb_bad_lengths(const struct udplb_pkt *pkt, void *data_end)
+static __always_inline bool udplb_bad_lengths(const struct udplb_pkt *pkt, void *data, __u32 len)
 {
 	__u32 tot = bpf_ntohs(pkt->iph->tot_len);
-	__u32 avail = data_end - (void *)pkt->iph;
+	__u32 l3 = (void *)pkt->iph - data;
+	__u32 avail = len > l3 ? len - l3 : 0;
 	__u32 ulen;
 
 	if (tot < pkt->ihl + sizeof(struct udphdr) || tot > avail)
@@ -352,9 +363,12 @@ static __always_inline bool udplb_bad_lengths(const struct udplb_pkt *pkt, void 
 	return ulen < sizeof(struct udphdr) || ulen > tot - pkt->ihl;
 }
 
-/* Locate the headers of an IPv4 UDP packet and check its lengths. Never writes the packet. */
-static __always_inline bool udplb_parse(void *data, void *data_end, struct udplb_pkt *pkt,
-					struct udplb_verdict *v)
+/*
+ * Locate the headers of an IPv4 UDP packet of @len bytes in [data, data_end) and check its
+ * lengths. Never writes the packet.
+ */
+static __always_inline bool udplb_parse(void *data, void *data_end, __u32 len,
+					struct udplb_pkt *pkt, struct udplb_verdict *v)
 {
 	if (!udplb_parse_eth(data, data_end, pkt, v) || !udplb_parse_ipv4(data_end, pkt, v))
 		return false;
@@ -363,20 +377,17 @@ static __always_inline bool udplb_parse(void *data, void *data_end, struct udplb
 		v->reason = UDPLB_R_TRUNCATED;
 		return false;
 	}
-	pkt->bad_lengths = udplb_bad_lengths(pkt, data_end);
+	pkt->bad_lengths = udplb_bad_lengths(pkt, data, len);
 	return true;
 }
 
-/*
- * Classification. @snap is the packet's one snapshot of the configuration; it is writable only
- * for the negative control (ABMAP_TEST_SNAPSHOT_PER_LOOKUP).
- */
+/* Classification. @snap is the packet's one snapshot of the configuration. */
 
 /*
  * The VIP @pkt is addressed to, or NULL. Most misses end at the prefilter bit, an inlined array
  * read, without the hash lookup (a call).
  */
-static __always_inline struct udplb_vip *udplb_find_vip(struct abmap_snapshot *snap,
+static __always_inline struct udplb_vip *udplb_find_vip(const struct abmap_snapshot *snap,
 							const struct udplb_pkt *pkt)
 {
 	__u32 bit = udplb_filter_bit(pkt->iph->daddr, pkt->udp->dest);
@@ -420,7 +431,7 @@ static __always_inline bool udplb_may_forward(const struct udplb_pkt *pkt,
  * The VIP to balance @pkt across, counted in its vip_stats whatever becomes of the packet; or
  * NULL with the verdict set.
  */
-static __always_inline struct udplb_vip *udplb_classify(struct abmap_snapshot *snap,
+static __always_inline struct udplb_vip *udplb_classify(const struct abmap_snapshot *snap,
 							const struct udplb_pkt *pkt, __u32 len,
 							struct udplb_verdict *v)
 {
@@ -464,7 +475,7 @@ static __always_inline bool udplb_ct_valid(const struct udplb_ct *ct,
 }
 
 /* Conntrack's backend for @flow, if it still serves the flow. */
-static __always_inline struct udplb_backend *udplb_ct_backend(struct abmap_snapshot *snap,
+static __always_inline struct udplb_backend *udplb_ct_backend(const struct abmap_snapshot *snap,
 							      const struct udplb_flow *flow,
 							      const struct udplb_vip *vip,
 							      __u32 *id)
@@ -486,7 +497,7 @@ static __always_inline struct udplb_backend *udplb_ct_backend(struct abmap_snaps
  * The backend the VIP's Maglev ring gives @flow. It must be ACTIVE and the VIP's own: a ring
  * pointing elsewhere is a control-plane bug, never followed.
  */
-static __always_inline struct udplb_backend *udplb_ring_backend(struct abmap_snapshot *snap,
+static __always_inline struct udplb_backend *udplb_ring_backend(const struct abmap_snapshot *snap,
 								const struct udplb_flow *flow,
 								const struct udplb_vip *vip,
 								__u32 seed, __u32 *id)
@@ -530,7 +541,7 @@ static __always_inline bool udplb_ct_insert(const struct udplb_flow *flow, __u32
  * serves; else the ring, whose choice conntrack then remembers. Sets v->extra.
  */
 static __always_inline struct udplb_backend *
-udplb_pick_backend(struct abmap_snapshot *snap, const struct udplb_flow *flow,
+udplb_pick_backend(const struct abmap_snapshot *snap, const struct udplb_flow *flow,
 		   const struct udplb_vip *vip, __u32 seed, __u32 *id, struct udplb_verdict *v)
 {
 	struct udplb_backend *be;
@@ -613,8 +624,8 @@ static __always_inline void udplb_set_next_hop(void *ctx, __u32 ifindex,
 
 /*
  * Parse the frame in [data, data_end), classify it and choose what to do. Never writes the
- * packet: the entry point does that with its own helpers. @len is the packet length for the
- * counters, @ifindex the ingress device.
+ * packet: the entry point does that with its own helpers. @len is the whole packet's length (the
+ * length checks and the counters), @ifindex the ingress device.
  */
 static __always_inline void udplb_decide(void *ctx, void *data, void *data_end, __u32 len,
 					 __u32 ifindex, struct udplb_verdict *v)
@@ -629,7 +640,7 @@ static __always_inline void udplb_decide(void *ctx, void *data, void *data_end, 
 
 	v->extra = UDPLB_R_NONE;
 	v->action = UDPLB_ACT_PASS;
-	if (!udplb_parse(data, data_end, &pkt, v))
+	if (!udplb_parse(data, data_end, len, &pkt, v))
 		return;
 	/* The only pointer read of this packet: one snapshot serves every lookup below. */
 	if (abmap_snapshot_read(&udplb_ptr, &snap)) {
@@ -679,6 +690,28 @@ static __always_inline __sum16 udplb_ipv4_csum(const struct iphdr *iph)
 	return (__sum16)~sum;
 }
 
+/* Apart in the id space: each CPU's sequence starts elsewhere, so CPUs rarely repeat ids. */
+#define UDPLB_IPIP_ID_CPU_STRIDE 0x9e37
+
+/*
+ * IP id of an outer header. With DF set the packet is never fragmented and the id means nothing
+ * (RFC 6864): 0, at no cost. With DF clear, fragments of different packets from us to one backend
+ * must not share an id within the reassembly timeout: a per-CPU sequence, as the kernel's tunnels
+ * use a counter (ip_select_ident()), without an atomic operation.
+ */
+static __always_inline __be16 udplb_outer_id(const struct udplb_verdict *v)
+{
+	__u32 *seq;
+
+	if (v->df)
+		return 0;
+	seq = udplb_elem(&ipip_ids, 0);
+	if (!seq)
+		return 0;
+	*seq += 1;
+	return bpf_htons((__u16)(*seq + bpf_get_smp_processor_id() * UDPLB_IPIP_ID_CPU_STRIDE));
+}
+
 /* Outer IPv4 header of an ipip packet, checksum included. */
 static __always_inline void udplb_outer_ip(struct iphdr *o, const struct udplb_verdict *v)
 {
@@ -686,7 +719,7 @@ static __always_inline void udplb_outer_ip(struct iphdr *o, const struct udplb_v
 	o->ihl = 5;
 	o->tos = v->tos;
 	o->tot_len = bpf_htons(bpf_ntohs(v->inner_len) + sizeof(*o));
-	o->id = 0;
+	o->id = udplb_outer_id(v);
 	o->frag_off = v->df;
 	o->ttl = 64;
 	o->protocol = IPPROTO_IPIP;
@@ -810,7 +843,10 @@ int udplb_xdp(struct xdp_md *ctx)
 /* Largest header we parse: Ethernet, one tag, IPv4 with 40 bytes of options, UDP. */
 #define UDPLB_MAX_HDR (ETH_HLEN + 4 + 60 + 8)
 
-/* Headers in a fragment page are out of the parser's reach: bring them into the linear part. */
+/*
+ * Headers in a fragment page are out of the parser's reach: bring them into the linear part. Only
+ * the headers: the payload may stay in the pages (the length checks use skb->len).
+ */
 static __always_inline void udplb_tc_pull_headers(struct __sk_buff *skb, __u32 len)
 {
 	if (skb->data_end - skb->data < UDPLB_MAX_HDR && skb->data_end - skb->data < len)

@@ -452,8 +452,16 @@ ABMAP_API int abmap_txn_delete(struct abmap_txn *txn, struct abmap *map, const v
  *
  * Also flips changes deferred with abmap_*_set_and_defer_switchover(). On any failure before
  * the flip the live side is untouched and the error returned; the passive side is repaired by
- * the next writer. Returns at once after the flip: the grace period runs in the background and
- * only the next write into the retired side waits for what is left of it.
+ * the next writer, and a failure never keeps the group from committing later.
+ *
+ * The result depends on the final content only, not on the order the changes were staged in:
+ * the staged changes of a hash are applied deletes first (per key, the last staged change
+ * counts; a whole content discards what was staged for that structure before it), so on a hash
+ * at max_entries an insert staged before the delete that makes room succeeds, and -E2BIG means
+ * that the final content has more than max_entries keys.
+ *
+ * Returns at once after the flip: the grace period runs in the background and only the next
+ * write into the retired side waits for what is left of it.
  *
  * No change, no flip: when the transaction is empty, or every structure's content after all its
  * staged operations is identical to the live one (a change undone in the same transaction is
@@ -521,7 +529,8 @@ ABMAP_API int abmap_switchover(struct abmap_switchover *so);
  * while handles of the structure exist; abmap_group_free() frees every handle still
  * outstanding (they must not be used afterwards).
  * @param so handle; freed whatever the result.
- * @return 0, or -EALREADY if the change was already flipped.
+ * @return 0 (also when the change was already cancelled, through any handle of its structure),
+ *         or -EALREADY if the change was already flipped.
  */
 ABMAP_API int abmap_switchover_cancel(struct abmap_switchover *so);
 

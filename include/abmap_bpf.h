@@ -13,6 +13,13 @@
  *		return XDP_PASS;
  *	vip = abmap_lookup(&snap, vips, &key);
  *	be = abmap_lookup(&snap, backends, &idx);
+ *
+ * Negative control: defining ABMAP_NEGATIVE_CONTROL_REREAD before including this header makes
+ * every abmap_lookup() and abmap_array_len() read the group's pointer again instead of using the
+ * snapshot, the bug the snapshot prevents: a flip landing between two lookups of one invocation
+ * mixes two configurations. Build a copy of your program with it to prove that your consistency
+ * test can see a mix; never ship it. ABMAP_NEGATIVE_CONTROL_DELAY(), if defined before the
+ * include, runs before each of those re-reads (e.g. a bpf_loop() busy loop) to widen the window.
  */
 #ifndef __ABMAP_BPF_H
 #define __ABMAP_BPF_H
@@ -25,6 +32,9 @@
 struct abmap_snapshot {
 	__u64 generation;
 	__u32 side;
+#ifdef ABMAP_NEGATIVE_CONTROL_REREAD
+	void *pointer_map; /* read again by every lookup */
+#endif
 };
 
 /* The group's pointer: a 1-entry mmapable array of struct abmap_pointer. */
@@ -138,8 +148,32 @@ static __always_inline int abmap_snapshot_read(void *pointer_map, struct abmap_s
 		return -1;
 	snap->generation = *(volatile __u64 *)&ptr->generation;
 	snap->side = snap->generation & 1;
+#ifdef ABMAP_NEGATIVE_CONTROL_REREAD
+	snap->pointer_map = pointer_map;
+#endif
 	return 0;
 }
+
+#ifdef ABMAP_NEGATIVE_CONTROL_REREAD
+#ifndef ABMAP_NEGATIVE_CONTROL_DELAY
+#define ABMAP_NEGATIVE_CONTROL_DELAY() ((void)0)
+#endif
+/* The side a lookup uses: the group's pointer read now, not @snap's (negative control only). */
+static __always_inline __u32 __abmap_side(const struct abmap_snapshot *snap)
+{
+	struct abmap_snapshot now = {};
+
+	ABMAP_NEGATIVE_CONTROL_DELAY();
+	if (abmap_snapshot_read(snap->pointer_map, &now))
+		return snap->side;
+	return now.side;
+}
+#else
+static __always_inline __u32 __abmap_side(const struct abmap_snapshot *snap)
+{
+	return snap->side;
+}
+#endif
 
 /*
  * One lookup call site per side. The empty asm keeps clang from merging the two calls into one
@@ -150,7 +184,7 @@ static __always_inline void *__abmap_lookup(const struct abmap_snapshot *snap, v
 {
 	void *value;
 
-	if (snap->side) {
+	if (__abmap_side(snap)) {
 		value = bpf_map_lookup_elem(map_b, key);
 		asm volatile("" : "+r"(value));
 	} else {
@@ -160,30 +194,13 @@ static __always_inline void *__abmap_lookup(const struct abmap_snapshot *snap, v
 	return value;
 }
 
-/*
- * Negative control, for tests only: a program built with ABMAP_TEST_SNAPSHOT_PER_LOOKUP defined
- * as the name of its pointer map reads the pointer again before every abmap_lookup() (into the
- * caller's snapshot), the torn-configuration bug the snapshot prevents: a flip landing between
- * two lookups of one invocation then mixes two configurations. A test that cannot see that
- * happen with this build cannot tell a correct program from a torn one. Never ship it.
- */
-#ifdef ABMAP_TEST_SNAPSHOT_PER_LOOKUP
-#define __abmap_resnap(snap) ((void)abmap_snapshot_read(&ABMAP_TEST_SNAPSHOT_PER_LOOKUP, (snap)))
-#else
-#define __abmap_resnap(snap) ((void)0)
-#endif
-
 /* Look up @key in the side of A/B structure @name selected by @snap. */
-#define abmap_lookup(snap, name, key)                                                              \
-	({                                                                                         \
-		__abmap_resnap(snap);                                                              \
-		__abmap_lookup((snap), &name##_a, &name##_b, (key));                               \
-	})
+#define abmap_lookup(snap, name, key) __abmap_lookup((snap), &name##_a, &name##_b, (key))
 
 /* Length of the side of A/B array @name selected by @snap (0 if the length map is missing). */
 #define abmap_array_len(snap, name)                                                                \
 	({                                                                                         \
-		__u32 __side = (snap)->side;                                                       \
+		__u32 __side = __abmap_side(snap);                                                 \
 		__u32 *__len = bpf_map_lookup_elem(&name##_len, &__side);                          \
 		__len ? *__len : 0;                                                                \
 	})

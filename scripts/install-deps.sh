@@ -11,7 +11,7 @@ PACKAGES=(
 	build-essential gcc make pkg-config git
 	# BPF: clang/llvm 14 compile *.bpf.c, bpftool generates skeletons
 	clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
-	# clang's sanitizer runtimes, for make CC=clang SANITIZE=1
+	# clang's sanitizer runtimes and libFuzzer (make CC=clang SANITIZE=1, make fuzz)
 	libclang-rt-14-dev
 	# tests
 	libcmocka-dev iproute2 ethtool iputils-ping jq util-linux

@@ -13,6 +13,7 @@
 # Ends with the line "check: N passed, N failed, N skipped". Exits 1 if anything failed, and
 # under CI=true also if anything was skipped: CI must run every test.
 #
+# Prints how long each binary took, after it and again in a table at the end.
 # Each binary's output is also kept in BUILD_DIR/test-logs/. TEST_TIMEOUT (seconds, default 1200,
 # 0 = none) bounds each binary.
 set -u
@@ -35,6 +36,7 @@ passed=0
 failed=0
 skipped=0
 failed_bins=()
+durations=()
 
 # Run "$@" with stdout and stderr on a pseudo-terminal when script(1) can make one: the binary
 # then line-buffers its stdout, so its lines stay in order with stderr and survive a crash.
@@ -70,8 +72,13 @@ for bin in "$@"; do
 		continue
 	fi
 
+	t0=$(date +%s.%N)
 	run_captured "$log" "$bin"
 	rc=$?
+	t1=$(date +%s.%N)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	durations+=("$(printf '%7ss  %s' "$secs" "$name")")
+	printf 'run-tests: %s took %s s\n' "$name" "$secs"
 	# A pseudo-terminal may still add carriage returns when stty was not available.
 	out=$(tr -d '\r' <"$log")
 
@@ -102,6 +109,8 @@ for bin in "$@"; do
 done
 
 echo
+echo "run-tests: duration of each test binary:"
+printf '%s\n' "${durations[@]+"${durations[@]}"}"
 for b in "${failed_bins[@]+"${failed_bins[@]}"}"; do
 	echo "run-tests: FAILED $b"
 done

@@ -20,7 +20,14 @@
 
 #include <bpf/bpf.h>
 
+#include "fault_inject.h"
 #include "internal.h"
+
+/*
+ * Test-only fault injection (fault_inject.h): each syscall below first asks whether the test
+ * armed its site; disarmed, that is one atomic increment.
+ */
+#define FAULT(site) fault_inject_hit(site)
 
 /* The kernel's ENOTSUPP (not in userspace errno.h), returned e.g. by ARRAY batch deletes. */
 #define KERNEL_ENOTSUPP 524
@@ -31,7 +38,7 @@ static int map_info(int fd, struct bpf_map_info *info)
 	int err;
 
 	memset(info, 0, sizeof(*info));
-	err = bpf_obj_get_info_by_fd(fd, info, &len);
+	err = FAULT(FAULT_MAP_INFO) ?: bpf_obj_get_info_by_fd(fd, info, &len);
 	if (err) {
 		pr_warn("fd %d is not a BPF map: %s\n", fd, strerror(-err));
 		return err;
@@ -41,15 +48,25 @@ static int map_info(int fd, struct bpf_map_info *info)
 
 static int dup_fd(int fd)
 {
-	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int dup = FAULT(FAULT_DUP);
 
+	if (dup)
+		return dup;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	return dup < 0 ? -errno : dup;
 }
 
+/* NULL with errno set on failure. */
 static void *map_mmap(int fd, size_t size)
 {
-	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int err = FAULT(FAULT_MMAP);
+	void *mem;
 
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	return mem == MAP_FAILED ? NULL : mem;
 }
 
@@ -92,8 +109,11 @@ static int kernel_ptr_read(struct abmap_group *g, struct abmap_pointer *ptr)
 static int kernel_ptr_flip(struct abmap_group *g, const struct abmap_pointer *next)
 {
 	struct abmap_pointer *p = ptr_mem(g);
+	int err = FAULT(FAULT_FLIP);
 	void *var;
 
+	if (err)
+		return err;
 	if (g->var_mode) {
 		var = (__u8 *)g->ptr_mem + g->var_off;
 		if (g->var_size == 1)
@@ -117,8 +137,10 @@ static int kernel_ptr_flip(struct abmap_group *g, const struct abmap_pointer *ne
 
 static int kernel_ptr_mark(struct abmap_group *g, __u64 passive_gen, __u64 token)
 {
-	if (g->var_mode)
-		return 0;
+	int err = FAULT(FAULT_PTR_MARK);
+
+	if (err || g->var_mode)
+		return err;
 	__atomic_store_n(&ptr_mem(g)->writer_token, token, __ATOMIC_RELAXED);
 	__atomic_store_n(&ptr_mem(g)->passive_gen, passive_gen, __ATOMIC_RELEASE);
 	return 0;
@@ -146,28 +168,36 @@ static int grace_wait_map_in_map(struct abmap_group *g)
 	__u32 zero = 0;
 	int err;
 
-	if (g->mim_fd < 0) {
+	if (g->mim_inner_fd < 0) {
+		err = FAULT(FAULT_MIM_CREATE);
 		g->mim_inner_fd =
-			bpf_map_create(BPF_MAP_TYPE_ARRAY, "abmap_grace_in", 4, 4, 1, NULL);
+			err ?: bpf_map_create(BPF_MAP_TYPE_ARRAY, "abmap_grace_in", 4, 4, 1, NULL);
 		if (g->mim_inner_fd < 0)
 			return g->mim_inner_fd;
+	}
+	if (g->mim_fd < 0) {
 		opts.inner_map_fd = g->mim_inner_fd;
-		g->mim_fd =
-			bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "abmap_grace", 4, 4, 1, &opts);
+		err = FAULT(FAULT_MIM_CREATE);
+		g->mim_fd = err	  ?:
+				    bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "abmap_grace", 4, 4,
+						   1, &opts);
 		if (g->mim_fd < 0)
 			return g->mim_fd;
 	}
-	err = bpf_map_update_elem(g->mim_fd, &zero, &g->mim_inner_fd, BPF_ANY);
-	return err;
+	return FAULT(FAULT_MIM_UPDATE) ?:
+		       bpf_map_update_elem(g->mim_fd, &zero, &g->mim_inner_fd, BPF_ANY);
 }
 
 static int kernel_grace_wait(struct abmap_group *g)
 {
 	static bool warned;
+	int err = FAULT(FAULT_MEMBARRIER);
 
 	/* MEMBARRIER_CMD_GLOBAL is synchronize_rcu(): XDP and tc run inside RCU sections. */
-	if (!syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+	if (!err && !syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
 		return 0;
+	if (err)
+		errno = -err;
 	if (!warned) {
 		pr_info("membarrier refused (%s): grace periods use a map-in-map update\n",
 			strerror(errno));
@@ -194,6 +224,11 @@ static int open_lock_file(struct abmap_group *g, const char *path)
 {
 	int fd, err;
 
+	err = FAULT(FAULT_LOCK_OPEN);
+	if (err) {
+		pr_warn("cannot open lock file %s: %s\n", path, strerror(-err));
+		return err;
+	}
 	if (mkdir(g->lock_dir, 0700) && errno != EEXIST) {
 		err = -errno;
 		pr_warn("cannot create lock directory %s: %s\n", g->lock_dir, strerror(errno));
@@ -208,11 +243,22 @@ static int open_lock_file(struct abmap_group *g, const char *path)
 	return fd;
 }
 
+static int try_flock(int fd)
+{
+	int err = FAULT(FAULT_FLOCK);
+
+	if (err)
+		return err;
+	return flock(fd, LOCK_EX | LOCK_NB) ? -errno : 0;
+}
+
 static int kernel_lock(struct abmap_group *g)
 {
 	int waited = 0, fd, err;
 	char path[4096];
 
+	if (fault_inject_lock_skipped())
+		return 0;
 	err = lock_path(g, path, sizeof(path));
 	if (err)
 		return err;
@@ -221,12 +267,11 @@ static int kernel_lock(struct abmap_group *g)
 		return fd;
 	/* Kept open for the group's next sessions: a commit then costs no open()/close(). */
 	g->lock_fd = fd;
-	while (flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno == EINTR)
+	while ((err = try_flock(fd))) {
+		if (err == -EINTR)
 			continue;
-		if (errno != EWOULDBLOCK) {
-			err = -errno;
-			pr_warn("cannot lock %s: %s\n", path, strerror(errno));
+		if (err != -EWOULDBLOCK) {
+			pr_warn("cannot lock %s: %s\n", path, strerror(-err));
 			return err;
 		}
 		if (g->lock_timeout_ms >= 0 && waited >= g->lock_timeout_ms) {
@@ -266,9 +311,15 @@ static int kernel_check_members(struct abmap_group *g, const struct abmap_pointe
 	for (i = 0; i < nr; i++) {
 		if (attached(g, ptr->struct_ids[i]))
 			continue;
-		fd = bpf_map_get_fd_by_id(ptr->struct_ids[i]);
-		if (fd < 0)
+		fd = FAULT(FAULT_GET_FD_BY_ID) ?: bpf_map_get_fd_by_id(ptr->struct_ids[i]);
+		if (fd == -ENOENT)
 			continue; /* that structure is gone for good */
+		if (fd < 0) {
+			/* Not known to be gone: flipping could switch it to stale content. */
+			pr_warn("cannot check structure with side A map id %u of the group (pointer map id %u): %s\n",
+				ptr->struct_ids[i], g->ptr_id, strerror(-fd));
+			return fd;
+		}
 		close(fd);
 		pr_warn("the group (pointer map id %u) has a structure with side A map id %u that is not attached: a flip would switch it to stale content\n",
 			g->ptr_id, ptr->struct_ids[i]);
@@ -279,22 +330,22 @@ static int kernel_check_members(struct abmap_group *g, const struct abmap_pointe
 
 static int kernel_lookup(struct abmap_side *s, const void *key, void *value)
 {
-	return bpf_map_lookup_elem(s->fd, key, value);
+	return FAULT(FAULT_LOOKUP) ?: bpf_map_lookup_elem(s->fd, key, value);
 }
 
 static int kernel_update(struct abmap_side *s, const void *key, const void *value)
 {
-	return bpf_map_update_elem(s->fd, key, value, BPF_ANY);
+	return FAULT(FAULT_UPDATE) ?: bpf_map_update_elem(s->fd, key, value, BPF_ANY);
 }
 
 static int kernel_delete(struct abmap_side *s, const void *key)
 {
-	return bpf_map_delete_elem(s->fd, key);
+	return FAULT(FAULT_DELETE) ?: bpf_map_delete_elem(s->fd, key);
 }
 
 static int kernel_next_key(struct abmap_side *s, const void *key, void *next_key)
 {
-	return bpf_map_get_next_key(s->fd, key, next_key);
+	return FAULT(FAULT_NEXT_KEY) ?: bpf_map_get_next_key(s->fd, key, next_key);
 }
 
 static int kernel_update_batch(struct abmap_side *s, const void *keys, const void *values, __u32 n)
@@ -303,6 +354,9 @@ static int kernel_update_batch(struct abmap_side *s, const void *keys, const voi
 	__u32 count = n;
 	int err;
 
+	err = FAULT(FAULT_UPDATE_BATCH);
+	if (err)
+		return err;
 	err = bpf_map_update_batch(s->fd, keys, values, &count, &opts);
 	if (err == -KERNEL_ENOTSUPP || err == -EINVAL || err == -ENOTSUP)
 		return count ? err : -EOPNOTSUPP;
@@ -318,6 +372,9 @@ static int kernel_read_range(struct abmap_side *s, __u32 start, void *values, __
 
 	while (!err && done < n) {
 		count = n - done;
+		err = FAULT(FAULT_LOOKUP_BATCH);
+		if (err)
+			break;
 		err = bpf_map_lookup_batch(s->fd, start || done ? &prev : NULL, &prev, keys + done,
 					   (__u8 *)values + (size_t)done * s->map->value_size,
 					   &count, &opts);
@@ -361,14 +418,14 @@ static int kernel_len_read(struct abmap *map, int side, __u32 *len)
 {
 	__u32 key = side;
 
-	return bpf_map_lookup_elem(map->len_fd, &key, len);
+	return FAULT(FAULT_LEN_LOOKUP) ?: bpf_map_lookup_elem(map->len_fd, &key, len);
 }
 
 static int kernel_len_write(struct abmap *map, int side, __u32 len)
 {
 	__u32 key = side;
 
-	return bpf_map_update_elem(map->len_fd, &key, &len, BPF_ANY);
+	return FAULT(FAULT_LEN_UPDATE) ?: bpf_map_update_elem(map->len_fd, &key, &len, BPF_ANY);
 }
 
 static void kernel_side_free(struct abmap_side *s)

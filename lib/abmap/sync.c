@@ -48,29 +48,33 @@ static int copy_len(struct abmap *map, int passive)
 	return err;
 }
 
-static int copy_key(struct abmap *map, int passive, const void *key, void *buf)
-{
-	int err = kind_read(&map->sides[!passive], key, buf);
-
-	if (err == -ENOENT)
-		return kind_erase(&map->sides[passive], key);
-	if (err)
-		return err;
-	return kind_write(&map->sides[passive], key, buf);
-}
-
+/*
+ * Copy the keys of map->diff from live, in two passes: the keys live lacks are erased first,
+ * then the others are written, so that a hash at max_entries never sees an insert before the
+ * delete that makes room for it (the passive side then never holds more keys than live).
+ */
 static int replay_diff(struct abmap *map, int passive)
 {
-	void *buf = malloc(map->value_size);
+	size_t vs = map->value_size;
+	__u32 n = map->diff.count, nr = 0, pos = 0;
+	const void **keys = malloc(((size_t)n + 1) * sizeof(*keys));
+	__u8 *vals = malloc(((size_t)n + 1) * vs);
 	const void *key;
-	__u32 pos = 0;
-	int err = 0;
+	int err = keys && vals ? 0 : -ENOMEM;
 
-	if (!buf)
-		return -ENOMEM;
-	while (!err && (key = keyset_next(&map->diff, &pos)))
-		err = copy_key(map, passive, key, buf);
-	free(buf);
+	while (!err && (key = keyset_next(&map->diff, &pos))) {
+		err = kind_read(&map->sides[!passive], key, vals + nr * vs);
+		if (err == -ENOENT) {
+			err = kind_erase(&map->sides[passive], key);
+			continue;
+		}
+		if (!err)
+			keys[nr++] = key;
+	}
+	for (pos = 0; !err && pos < nr; pos++)
+		err = kind_write(&map->sides[passive], keys[pos], vals + pos * vs);
+	free(keys);
+	free(vals);
 	if (!err && map->diff_len)
 		err = copy_len(map, passive);
 	return err;
@@ -247,6 +251,12 @@ int map_catch_up(struct abmap *map, int passive)
 		return 0;
 	if (map->diff_gen == g->gen && !map->diff.all) {
 		err = replay_diff(map, passive);
+		/*
+		 * The set still covers every key that may differ, but a replay that failed once
+		 * may fail the same way again: the next attempt compares both sides in full.
+		 */
+		if (err)
+			keyset_set_all(&map->diff);
 	} else {
 		pr_debug("structure (map id %u): comparing both sides in full\n", map->id_a);
 		err = map->kind->is_array ? array_copy_all(map, passive) :

@@ -200,6 +200,101 @@ static bool op_is_whole(const struct op *op)
 	return op->type == OP_ARRAY_SET || op->type == OP_HASH_SET;
 }
 
+/* The order a commit applies its ops in: whole contents, then hash deletes, then the rest. */
+enum op_pass {
+	PASS_WHOLE,
+	PASS_HASH_DELETE,
+	PASS_OTHER,
+	NR_PASSES,
+};
+
+struct plan {
+	const struct op **ops; /* every staged op, NULL where it does not change the result */
+	__u32 n;
+};
+
+static enum op_pass op_pass(const struct op *op)
+{
+	if (op_is_whole(op))
+		return PASS_WHOLE;
+	if (op->type == OP_DELETE && !op->map->kind->is_array)
+		return PASS_HASH_DELETE;
+	return PASS_OTHER;
+}
+
+static int map_index(const struct abmap_group *g, const struct abmap *map)
+{
+	const struct abmap *m;
+	int i = 0;
+
+	for (m = g->maps; m && m != map; m = m->next)
+		i++;
+	return i;
+}
+
+/*
+ * Drop the ops that do not change the final content, walking back from the last: everything of
+ * a structure before its last whole content, and on a hash every change of a key but the last.
+ * What is left commutes within each pass (one whole content per structure, hash changes of
+ * distinct keys), so applying deletes before inserts makes the result depend on the final
+ * content only: a full hash never sees an insert before the delete that makes room.
+ */
+static int plan_build(const struct abmap_group *g, const struct abmap_txn *txn, struct plan *plan)
+{
+	struct keyset *seen = calloc(g->nr_maps + 1, sizeof(*seen));
+	bool *whole = calloc(g->nr_maps + 1, sizeof(*whole));
+	const struct op *op;
+	__u32 i;
+	int m, err = seen && whole ? 0 : -ENOMEM;
+
+	plan->n = 0;
+	for (op = txn ? txn->ops : NULL; op; op = op->next)
+		plan->n++;
+	plan->ops = malloc(((size_t)plan->n + 1) * sizeof(*plan->ops));
+	if (!plan->ops)
+		err = -ENOMEM;
+	for (i = 0, op = txn ? txn->ops : NULL; !err && op; op = op->next)
+		plan->ops[i++] = op;
+	for (i = plan->n; !err && i-- > 0;) {
+		op = plan->ops[i];
+		m = map_index(g, op->map);
+		if (whole[m]) {
+			plan->ops[i] = NULL;
+		} else if (op_is_whole(op)) {
+			whole[m] = true;
+		} else if (!op->map->kind->is_array) {
+			if (!seen[m].key_size)
+				keyset_init(&seen[m], op->map->key_size, UINT32_MAX);
+			if (keyset_has(&seen[m], op->keys))
+				plan->ops[i] = NULL;
+			keyset_add(&seen[m], op->keys);
+			if (seen[m].all)
+				err = -ENOMEM;
+		}
+	}
+	for (m = 0; seen && m <= g->nr_maps; m++)
+		keyset_free(&seen[m]);
+	free(seen);
+	free(whole);
+	if (err) {
+		free(plan->ops);
+		plan->ops = NULL;
+	}
+	return err;
+}
+
+/* Whether the plan writes a whole new content into @map (its passive side need not catch up). */
+static bool plan_has_whole(const struct plan *plan, const struct abmap *map)
+{
+	__u32 i;
+
+	for (i = 0; i < plan->n; i++) {
+		if (plan->ops[i] && plan->ops[i]->map == map && op_is_whole(plan->ops[i]))
+			return true;
+	}
+	return false;
+}
+
 static const struct op *first_op(const struct abmap_txn *txn, const struct abmap *map)
 {
 	const struct op *op;
@@ -226,6 +321,21 @@ static int apply_op(const struct op *op, int passive)
 		return map_erase_one(map, passive, op->keys);
 	}
 	return -EINVAL;
+}
+
+static int plan_apply(const struct plan *plan, int passive)
+{
+	enum op_pass pass;
+	__u32 i;
+	int err = 0;
+
+	for (pass = PASS_WHOLE; !err && pass < NR_PASSES; pass++) {
+		for (i = 0; !err && i < plan->n; i++) {
+			if (plan->ops[i] && op_pass(plan->ops[i]) == pass)
+				err = apply_op(plan->ops[i], passive);
+		}
+	}
+	return err;
 }
 
 /* A failed write leaves passive sides that the next session must catch up again. */
@@ -262,22 +372,24 @@ static bool needs_flip(struct abmap_group *g, int passive)
 static int commit(struct abmap_group *g, const struct abmap_txn *txn)
 {
 	int passive = passive_side(g);
-	const struct op *op;
+	struct plan plan = { 0 };
 	struct abmap *map;
 	int err;
 
 	/* Nothing staged, nothing deferred: not even the passive sides need a look. */
 	if (txn && !txn->ops && !g->nr_deferred)
 		return 0;
-	err = prepare_write(g);
+	err = plan_build(g, txn, &plan);
+	if (!err)
+		err = prepare_write(g);
 	for (map = g->maps; !err && map; map = map->next) {
-		op = first_op(txn, map);
-		if (op && op_is_whole(op) && !map->ready)
+		if (plan_has_whole(&plan, map) && !map->ready)
 			continue;
 		err = map_catch_up(map, passive);
 	}
-	for (op = txn ? txn->ops : NULL; !err && op; op = op->next)
-		err = apply_op(op, passive);
+	if (!err)
+		err = plan_apply(&plan, passive);
+	free(plan.ops);
 	if (!err && !needs_flip(g, passive))
 		return 0;
 	if (!err && g->before_flip)
@@ -632,10 +744,11 @@ int abmap_switchover(struct abmap_switchover *so)
 	if (!so)
 		return libabmap_err(-EINVAL);
 	g = so->map->group;
-	if (g->gen > so->gen) {
-		/* Already flipped by an earlier switchover or commit. */
-	} else if (so->cancel_epoch != so->map->cancel_epoch) {
+	/* Cancelled first: a later flip of the group by another structure does not undo that. */
+	if (so->cancel_epoch != so->map->cancel_epoch) {
 		err = -ECANCELED;
+	} else if (g->gen > so->gen) {
+		/* Already flipped by an earlier switchover or commit. */
 	} else {
 		err = commit(g, NULL);
 		session_end_if_idle(g);
@@ -654,9 +767,11 @@ int abmap_switchover_cancel(struct abmap_switchover *so)
 		return libabmap_err(-EINVAL);
 	map = so->map;
 	g = map->group;
-	if (g->gen > so->gen) {
+	if (so->cancel_epoch != map->cancel_epoch) {
+		/* Cancelled already (through any handle of the structure): nothing left to do. */
+	} else if (g->gen > so->gen) {
 		err = -EALREADY;
-	} else if (so->cancel_epoch == map->cancel_epoch) {
+	} else {
 		drop_deferred(map);
 		map->ready = false;
 		err = map_catch_up(map, passive_side(g));

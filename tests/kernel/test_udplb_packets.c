@@ -30,10 +30,14 @@
 
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <linux/if_addr.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/neighbour.h>
@@ -50,6 +54,7 @@
 #include "udplb_shared.h"
 #include "udplb.skel.h"
 #include "udplb_front.skel.h"
+#include "tc_nonlinear.skel.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -953,9 +958,11 @@ static bool check_ipip(const struct entry *ep, const struct row *r, const struct
 	inner_tot = ntohs(inner.tot_len);
 	if (outer.version != 4 || outer.ihl != 5)
 		row_fail(ep, r, "outer version/ihl %u/%u", outer.version, outer.ihl);
-	if (outer.protocol != IPPROTO_IPIP || outer.ttl != 64 || outer.id != 0)
-		row_fail(ep, r, "outer proto %u ttl %u id %u", outer.protocol, outer.ttl,
-			 ntohs(outer.id));
+	if (outer.protocol != IPPROTO_IPIP || outer.ttl != 64)
+		row_fail(ep, r, "outer proto %u ttl %u", outer.protocol, outer.ttl);
+	/* DF set: never fragmented, id 0 (RFC 6864). DF clear: see test_ipip_ids. */
+	if ((inner.frag_off & htons(0x4000)) && outer.id != 0)
+		row_fail(ep, r, "outer id %u with DF set, expected 0", ntohs(outer.id));
 	if (ntohs(outer.tot_len) != inner_tot + sizeof(outer))
 		row_fail(ep, r, "outer total length %u, inner %u", ntohs(outer.tot_len), inner_tot);
 	if (outer.tos != inner.tos || outer.frag_off != (inner.frag_off & htons(0x4000)))
@@ -1309,6 +1316,259 @@ static void test_packets_tc(void **state)
 	(void)state;
 	ktest_begin();
 	run_table(&ep_tc);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * IP ids of outer headers
+ */
+
+#define IPIP_ID_PACKETS 64
+
+/*
+ * Id of the outer header of @s encapsulated by @ep, after checking that it was encapsulated (the
+ * table checks the rest of the header).
+ */
+static __u16 outer_id(const struct entry *ep, const struct pkt_spec *s)
+{
+	struct result res;
+	struct iphdr outer;
+	struct pkt in;
+
+	build(s, &in);
+	run_once(ep, &in, &res, "ipip id");
+	if (res.retval != want_retval(ep, V_TX) || res.out_len < ETH_HLEN + sizeof(outer))
+		fail_msg("%s: [%s] ipip packet not forwarded: verdict %u, %u bytes", ktest_name(),
+			 ep->name, res.retval, res.out_len);
+	memcpy(&outer, res.out + ETH_HLEN, sizeof(outer));
+	if (outer.protocol != IPPROTO_IPIP || csum16(res.out + ETH_HLEN, sizeof(outer)))
+		fail_msg("%s: [%s] no valid outer header", ktest_name(), ep->name);
+	return ntohs(outer.id);
+}
+
+/*
+ * An outer header without DF may be fragmented on the way to the backend: fragments of two
+ * packets with one id would be reassembled together. Packets with DF clear get distinct ids
+ * (flows vary, the path stays the same: LB -> backend); with DF set the id stays 0.
+ */
+static void test_ipip_ids(void **state)
+{
+	const struct entry *eps[] = { &ep_xdp, &ep_tc };
+	__u16 ids[IPIP_ID_PACKETS];
+	__u32 e, i, j, dups;
+	(void)state;
+
+	ktest_begin();
+	enter_netns();
+	fx_setup();
+	for (e = 0; e < ARRAY_SIZE(eps); e++) {
+		struct pkt_spec df = { .daddr = VIP_ADDR(VIP_IPIP), .frag_off = 0x4000 };
+
+		for (i = 0, dups = 0; i < IPIP_ID_PACKETS; i++) {
+			struct pkt_spec s = { .daddr = VIP_ADDR(VIP_IPIP), .sport = 5000 + i };
+
+			ids[i] = outer_id(eps[e], &s);
+			for (j = 0; j < i && ids[j] != ids[i]; j++)
+				;
+			dups += j < i;
+		}
+		printf("  [%s] %u packets without DF: outer ids %u, %u, ... %u, %u repeated\n",
+		       eps[e]->name, IPIP_ID_PACKETS, ids[0], ids[1], ids[IPIP_ID_PACKETS - 1],
+		       dups);
+		if (dups)
+			fail_msg("%s: [%s] %u of %u outer ids (DF clear) repeat an earlier one",
+				 ktest_name(), eps[e]->name, dups, IPIP_ID_PACKETS);
+		if (outer_id(eps[e], &df) != 0)
+			fail_msg("%s: [%s] outer id not 0 with DF set", ktest_name(), eps[e]->name);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Non-linear skbs in tc: datagrams whose payload lies in the skb's pages
+ */
+
+#define TAP "dataplane0"
+#define BIG_HDR (ETH_HLEN + 20 + 8) /* Ethernet, IPv4 without options, UDP */
+#define BIG_MAX (BIG_HDR + 1472)
+
+static const __u16 big_payloads[] = { 1200, 1232, 1350, 1400, 1472 };
+
+static void close_fd(void *arg)
+{
+	close((int)(intptr_t)arg);
+}
+
+static void tc_nonlinear_destroy(void *arg)
+{
+	tc_nonlinear__destroy(arg);
+}
+
+/*
+ * A TAP device whose writes become non-linear skbs: with IFF_NAPI_FRAGS, tun puts the first
+ * iovec in the linear part and every further iovec in a page fragment (tun_napi_alloc_frags()),
+ * then passes the skb through GRO and the receive path, tc ingress included.
+ */
+static int open_frags_tap(void)
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		fail_msg("%s: open /dev/net/tun: %s", ktest_name(), strerror(errno));
+	ktest_defer(close_fd, (void *)(intptr_t)fd);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", TAP);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_NAPI | IFF_NAPI_FRAGS;
+	if (ioctl(fd, TUNSETIFF, &ifr))
+		fail_msg("%s: TUNSETIFF %s with IFF_NAPI_FRAGS: %s", ktest_name(), TAP,
+			 strerror(errno));
+	return fd;
+}
+
+/* The udplb tc program behind the counting front, on @ifindex's clsact ingress. */
+static struct tc_nonlinear *attach_counting_tc(__u32 ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+	struct tc_nonlinear *cnt = tc_nonlinear__open_and_load();
+	__u32 zero = 0;
+	int fd;
+
+	if (!cnt)
+		fail_msg("%s: loading tc_nonlinear: %s", ktest_name(), strerror(errno));
+	ktest_defer(tc_nonlinear_destroy, cnt);
+	fd = bpf_program__fd(fx.lb->progs.udplb_tc);
+	if (bpf_map_update_elem(bpf_map__fd(cnt->maps.jmp), &zero, &fd, BPF_ANY))
+		fail_msg("%s: tail call to udplb_tc: %s", ktest_name(), strerror(errno));
+	if (bpf_tc_hook_create(&hook))
+		fail_msg("%s: clsact on %s: %s", ktest_name(), TAP, strerror(errno));
+	opts.prog_fd = bpf_program__fd(cnt->progs.count_tc);
+	if (bpf_tc_attach(&hook, &opts))
+		fail_msg("%s: tc attach on %s: %s", ktest_name(), TAP, strerror(errno));
+	return cnt;
+}
+
+/* An IPv4 UDP frame of @payload bytes to VIP @vip, source port @sport; returns its length. */
+static __u32 build_big(__u8 *frame, __u32 vip, __u16 sport, __u16 payload)
+{
+	struct pkt_spec s = { .daddr = VIP_ADDR(vip), .sport = sport };
+	struct pkt hdr;
+	__u32 i;
+
+	build(&s, &hdr);
+	memcpy(frame, hdr.data, BIG_HDR);
+	put16(frame + ETH_HLEN + 2, (__u16)(20 + 8 + payload));
+	put16(frame + ETH_HLEN + 10, 0);
+	put16(frame + ETH_HLEN + 10, csum16(frame + ETH_HLEN, 20));
+	put16(frame + ETH_HLEN + 20 + 4, (__u16)(8 + payload));
+	put16(frame + ETH_HLEN + 20 + 6, 0); /* no UDP checksum (IPv4) */
+	for (i = 0; i < payload; i++)
+		frame[BIG_HDR + i] = (__u8)(i * 13 + sport);
+	return BIG_HDR + payload;
+}
+
+/* Write @frame as the headers plus three page fragments of payload. */
+static void write_in_frags(int fd, __u8 *frame, __u32 len)
+{
+	__u32 rest = len - BIG_HDR, a = rest / 3, b = rest / 3;
+	struct iovec iov[4] = {
+		{ frame, BIG_HDR },
+		{ frame + BIG_HDR, a },
+		{ frame + BIG_HDR + a, b },
+		{ frame + BIG_HDR + a + b, rest - a - b },
+	};
+	ssize_t n = writev(fd, iov, 4);
+
+	if (n != (ssize_t)len)
+		fail_msg("%s: writev of %u bytes to %s: %zd (%s)", ktest_name(), len, TAP, n,
+			 strerror(errno));
+}
+
+/* The next IPv4 frame the device sends (udplb's redirect), skipping others; its length or 0. */
+static __u32 read_ipv4_frame(int fd, __u8 *buf, __u32 size)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	while (poll(&pfd, 1, 1000) == 1) {
+		n = read(fd, buf, size);
+		if (n >= ETH_HLEN && buf[12] == 0x08 && buf[13] == 0x00)
+			return (__u32)n;
+	}
+	return 0;
+}
+
+/* One datagram through the TAP: balanced (forwarded out of the TAP) and intact, or a failure. */
+static void big_datagram(int fd, __u32 vip, __u16 sport, __u16 payload)
+{
+	static __u8 in[BIG_MAX], out[BIG_MAX + 64];
+	struct pkt_spec s = { .daddr = VIP_ADDR(vip), .sport = sport };
+	__u32 len = build_big(in, vip, sport, payload), n, be, l3 = ETH_HLEN;
+	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
+	bool redirect;
+
+	write_in_frags(fd, in, len);
+	n = read_ipv4_frame(fd, out, sizeof(out));
+	if (!n)
+		fail_msg("%s: %u-byte datagram to VIP %u was not forwarded out of %s", ktest_name(),
+			 payload, vip, TAP);
+	be = predict(&s, vip);
+	expected_macs(be, dmac, smac, &redirect);
+	if (memcmp(out, dmac, ETH_ALEN) || memcmp(out + ETH_ALEN, smac, ETH_ALEN))
+		fail_msg("%s: %u-byte datagram: not the MACs of backend %u", ktest_name(), payload,
+			 be);
+	if (vip_defs[vip].fwd == UDPLB_FWD_IPIP) {
+		if (n != len + 20 || out[l3 + 9] != IPPROTO_IPIP || csum16(out + l3, 20))
+			fail_msg("%s: %u-byte datagram: bad ipip output (%u bytes)", ktest_name(),
+				 payload, n);
+		l3 += 20;
+	} else if (n != len) {
+		fail_msg("%s: %u-byte datagram: %u bytes out", ktest_name(), payload, n);
+	}
+	if (memcmp(out + l3, in + ETH_HLEN, len - ETH_HLEN))
+		fail_msg("%s: %u-byte datagram: the IPv4 packet changed", ktest_name(), payload);
+}
+
+/*
+ * Datagrams of 1,200-1,472 bytes (QUIC Initials are >= 1,200) arriving in non-linear skbs are
+ * balanced, in both forwarding modes. The front program proves the skbs udplb saw were
+ * non-linear; udplb's counters must show them FORWARDED, none TRUNCATED.
+ */
+static void test_tc_nonlinear(void **state)
+{
+	static const __u32 vips[] = { VIP_DSR, VIP_IPIP };
+	struct counters before, after;
+	struct tc_nonlinear *cnt;
+	__u32 v, i, sent = 0;
+	__u64 fwd, trunc;
+	int fd;
+	(void)state;
+
+	ktest_begin();
+	enter_netns();
+	fx_setup();
+	write_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	fd = open_frags_tap();
+	nl_link_up(TAP);
+	cnt = attach_counting_tc(ifindex_of(TAP));
+	read_counters(&before);
+	for (v = 0; v < ARRAY_SIZE(vips); v++)
+		for (i = 0; i < ARRAY_SIZE(big_payloads); i++, sent++)
+			big_datagram(fd, vips[v], (__u16)(6000 + sent), big_payloads[i]);
+	read_counters(&after);
+	fwd = after.reasons[UDPLB_R_FORWARDED] - before.reasons[UDPLB_R_FORWARDED];
+	trunc = after.reasons[UDPLB_R_TRUNCATED] - before.reasons[UDPLB_R_TRUNCATED];
+	printf("  %u datagrams of %u-%u bytes written in 4 iovecs: front saw %llu skbs, %llu "
+	       "non-linear (shortest linear part %u bytes); udplb: %llu forwarded, %llu "
+	       "truncated\n",
+	       sent, big_payloads[0], big_payloads[ARRAY_SIZE(big_payloads) - 1],
+	       (unsigned long long)cnt->bss->seen, (unsigned long long)cnt->bss->nonlinear,
+	       cnt->data->min_linear, (unsigned long long)fwd, (unsigned long long)trunc);
+	if (cnt->bss->nonlinear < sent)
+		fail_msg("%s: only %llu of %u skbs were non-linear: the test proves nothing",
+			 ktest_name(), (unsigned long long)cnt->bss->nonlinear, sent);
+	if (fwd != sent || trunc)
+		fail_msg("%s: %llu of %u forwarded, %llu truncated", ktest_name(),
+			 (unsigned long long)fwd, sent, (unsigned long long)trunc);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1746,6 +2006,7 @@ int main(int argc, char **argv)
 		KTEST(test_packets_xdp),      KTEST(test_packets_tc),
 		KTEST(test_conntrack_sticky), KTEST(test_conntrack_stale),
 		KTEST(test_lookups_inlined),  KTEST(test_cost_per_packet),
+		KTEST(test_ipip_ids),	      KTEST(test_tc_nonlinear),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
