@@ -95,9 +95,7 @@ struct backend_ops {
 	int (*next_key)(struct abmap_side *s, const void *key, void *next_key);
 	/* Optional: update @n elements at once; -EOPNOTSUPP makes the caller go per element. */
 	int (*update_batch)(struct abmap_side *s, const void *keys, const void *values, __u32 n);
-	/* Optional: read @n array elements from index 0 at once. */
-	int (*lookup_array)(struct abmap_side *s, void *values, __u32 n);
-	/* Optional: read array elements [@start, @start + @n) at once (bulk reads of live). */
+	/* Optional: read array elements [@start, @start + @n) at once. */
 	int (*read_range)(struct abmap_side *s, __u32 start, void *values, __u32 n);
 	/* Optional: every key and value of a hash side (buffers of max_entries); *@n: how many. */
 	int (*read_all)(struct abmap_side *s, void *keys, void *values, __u32 *n);

@@ -363,32 +363,6 @@ static int kernel_update_batch(struct abmap_side *s, const void *keys, const voi
 	return err;
 }
 
-static int kernel_lookup_array(struct abmap_side *s, void *values, __u32 n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 *keys = malloc((size_t)n * sizeof(*keys)), done = 0, out = 0, count;
-	void *in = NULL;
-	int err = keys ? 0 : -ENOMEM;
-
-	while (!err && done < n) {
-		count = n - done;
-		err = FAULT(FAULT_LOOKUP_BATCH);
-		if (err)
-			break;
-		err = bpf_map_lookup_batch(s->fd, in, &out, keys + done,
-					   (__u8 *)values + (size_t)done * s->map->value_size,
-					   &count, &opts);
-		done += count;
-		in = &out;
-		if (err == -ENOENT)
-			err = done == n ? 0 : -EIO;
-	}
-	free(keys);
-	if (err == -KERNEL_ENOTSUPP || err == -ENOTSUP)
-		return -EOPNOTSUPP;
-	return err;
-}
-
 /* Array elements [start, start + n): a batch resumes after the index it is given. */
 static int kernel_read_range(struct abmap_side *s, __u32 start, void *values, __u32 n)
 {
@@ -398,6 +372,9 @@ static int kernel_read_range(struct abmap_side *s, __u32 start, void *values, __
 
 	while (!err && done < n) {
 		count = n - done;
+		err = FAULT(FAULT_LOOKUP_BATCH);
+		if (err)
+			break;
 		err = bpf_map_lookup_batch(s->fd, start || done ? &prev : NULL, &prev, keys + done,
 					   (__u8 *)values + (size_t)done * s->map->value_size,
 					   &count, &opts);
@@ -484,7 +461,6 @@ const struct backend_ops kernel_backend = {
 	.delete = kernel_delete,
 	.next_key = kernel_next_key,
 	.update_batch = kernel_update_batch,
-	.lookup_array = kernel_lookup_array,
 	.read_range = kernel_read_range,
 	.read_all = kernel_read_all,
 	.len_read = kernel_len_read,

@@ -88,8 +88,8 @@ static int array_read_all(struct abmap *map, int side, void *values, __u32 n)
 	__u32 i;
 	int err;
 
-	if (be->lookup_array && !map->no_batch) {
-		err = be->lookup_array(s, values, n);
+	if (be->read_range && !map->no_batch) {
+		err = be->read_range(s, 0, values, n);
 		if (err != -EOPNOTSUPP)
 			return err;
 	}

@@ -490,6 +490,138 @@ static void cf_no_change_no_flip(void **state)
 	assert_hash_side(h, !live(g), hk, hv, 3);
 }
 
+/* -------------------------------------------------------------------------------------------
+ * Deferred switchover (a1: length map; a2: none)
+ */
+
+static void cf_deferred(void **state)
+{
+	__u32 x1[6], y1[4], y2[8], z[N], w[3], v[5], u[2];
+	struct abmap_switchover *so1 = NULL, *so2 = NULL, *so3 = NULL, *so4 = NULL, *so5 = NULL;
+	struct abmap_group *g = begin(__func__);
+	struct abmap *s1 = store->array(g, sizeof(__u32), N, true);
+	struct abmap *s2 = store->array(g, sizeof(__u32), N, false);
+	struct abmap_txn *txn;
+
+	(void)state;
+	assert_true(s1 && s2);
+	/* Same content on both sides: committed (B), then deferred and switched over (A). */
+	fill(x1, 6, 10);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s1, x1, 6), 0);
+	assert_int_equal(abmap_txn_array_set(txn, s2, x1, 6), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, x1, 6, &so1), 0);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s2, x1, 6, &so2), 0);
+	assert_int_equal(abmap_switchover(so1), 0);
+	assert_int_equal(abmap_switchover(so2), 0);
+	assert_int_equal(gen_of(g), 2);
+	assert_array_side(s1, ABMAP_SIDE_B, x1, 6, 6);
+	assert_array_live(g, s1, x1, 6, 6);
+	assert_array_side(s2, ABMAP_SIDE_B, x1, 6, N);
+	assert_array_live(g, s2, x1, 6, N);
+
+	/* Two deferred changes: written to the passive side B now, live A untouched. */
+	fill(y1, 4, 100);
+	fill(y2, 8, 200);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, y1, 4, &so1), 0);
+	assert_non_null(so1);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s2, y2, 8, &so2), 0);
+	assert_non_null(so2);
+	assert_int_equal(gen_of(g), 2);
+	assert_array_live(g, s1, x1, 6, 6);
+	assert_array_live(g, s2, x1, 6, N);
+	assert_array_side(s1, ABMAP_SIDE_B, y1, 4, 4);
+	assert_array_side(s2, ABMAP_SIDE_B, y2, 8, N);
+	/* Pending: the structure cannot be freed. */
+	assert_int_equal(abmap_free(s1), -EBUSY);
+
+	/* The first switchover flips both; the second is a no-op. */
+	assert_int_equal(abmap_switchover(so1), 0);
+	assert_int_equal(gen_of(g), 3);
+	assert_array_live(g, s1, y1, 4, 4);
+	assert_array_live(g, s2, y2, 8, N);
+	assert_int_equal(abmap_switchover(so2), 0);
+	assert_int_equal(gen_of(g), 3);
+
+	/* Both sides equal again (gen 4: the same content, a switchover flips it). */
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, y1, 4, &so3), 0);
+	assert_int_equal(abmap_switchover(so3), 0);
+	assert_int_equal(gen_of(g), 4);
+	assert_array_live(g, s1, y1, 4, 4);
+	assert_array_live(g, s2, y2, 8, N);
+
+	/* Cancel: the passive side (B) is restored, nothing flips. */
+	fill(z, N, 0xc0de);
+	so3 = NULL;
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, z, N, &so3), 0);
+	assert_non_null(so3);
+	assert_array_side(s1, ABMAP_SIDE_B, z, N, N);
+	assert_int_equal(abmap_switchover_cancel(so3), 0);
+	assert_int_equal(gen_of(g), 4);
+	assert_array_live(g, s1, y1, 4, 4);
+	assert_array_side(s1, ABMAP_SIDE_B, y1, 4, 4);
+
+	/* A set on another structure flips the pending deferred change; cancel is too late. */
+	fill(w, 3, 300);
+	fill(v, 5, 400);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, w, 3, &so4), 0);
+	assert_int_equal(abmap_array_set(s2, v, 5), 0);
+	assert_int_equal(gen_of(g), 5);
+	assert_array_live(g, s1, w, 3, 3);
+	assert_array_live(g, s2, v, 5, N);
+	assert_int_equal(abmap_switchover_cancel(so4), -EALREADY);
+	assert_int_equal(gen_of(g), 5);
+	assert_array_live(g, s1, w, 3, 3);
+
+	/* A commit flips the deferred change too; the later switchover does nothing. */
+	fill(u, 2, 600);
+	assert_int_equal(abmap_array_set_and_defer_switchover(s1, u, 2, &so5), 0);
+	txn = abmap_txn_begin(g);
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, s2, y2, 8), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+	assert_int_equal(gen_of(g), 6);
+	assert_array_live(g, s1, u, 2, 2);
+	assert_array_live(g, s2, y2, 8, N);
+	assert_int_equal(abmap_switchover(so5), 0);
+	assert_int_equal(gen_of(g), 6);
+
+	/* Nothing pending: the structure can be freed. */
+	assert_int_equal(abmap_free(s2), 0);
+}
+
+static void cf_deferred_hash(void **state)
+{
+	__u32 k1[] = { 1, 2 }, k2[] = { 3 };
+	__u64 v1[] = { 10, 20 }, v2[] = { 30 };
+	struct abmap_group *g = begin(__func__);
+	struct abmap *h = store->hash(g, sizeof(__u32), sizeof(__u64), 16);
+	struct abmap_switchover *so = NULL;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(abmap_hash_set(h, k1, v1, 2), 0);
+	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k1, v1, 2, &so), 0);
+	assert_int_equal(abmap_switchover(so), 0);
+	assert_int_equal(gen_of(g), 2);
+	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k2, v2, 1, &so), 0);
+	assert_non_null(so);
+	assert_hash_side(h, ABMAP_SIDE_B, k2, v2, 1);
+	assert_hash_live(g, h, k1, v1, 2);
+	assert_int_equal(abmap_switchover_cancel(so), 0);
+	assert_hash_side(h, ABMAP_SIDE_B, k1, v1, 2);
+	assert_int_equal(gen_of(g), 2);
+
+	so = NULL;
+	assert_int_equal(abmap_hash_set_and_defer_switchover(h, k2, v2, 1, &so), 0);
+	assert_int_equal(abmap_switchover(so), 0);
+	assert_int_equal(gen_of(g), 3);
+	assert_hash_live(g, h, k2, v2, 1);
+	assert_hash_side(h, ABMAP_SIDE_A, k1, v1, 2);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_teardown(cf_array_len, teardown),
 	cmocka_unit_test_teardown(cf_array_nolen, teardown),
@@ -498,6 +630,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_teardown(cf_hash, teardown),
 	cmocka_unit_test_teardown(cf_txn_multi, teardown),
 	cmocka_unit_test_teardown(cf_no_change_no_flip, teardown),
+	cmocka_unit_test_teardown(cf_deferred, teardown),
+	cmocka_unit_test_teardown(cf_deferred_hash, teardown),
 };
 
 int cf_run(const char *name, const struct cf_store *s)
