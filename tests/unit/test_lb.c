@@ -437,6 +437,24 @@ static void test_model_errors(void **state)
 	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
 	b = be_conf(IP(224, 0, 0, 1), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
 	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
+	b = be_conf(IP(127, 0, 0, 1), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
+	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
+	b = be_conf(IP(0, 1, 2, 3), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
+	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
+	b = be_conf(IP(255, 255, 255, 255), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
+	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
+
+	/* Next-hop MACs: one station, never a group or all zeros (dsr would flood the segment). */
+	b = be_conf(IP(10, 1, 0, 2), 53, 1, UDPLB_BACKEND_ACTIVE, 1);
+	memset(b.mac, 0xff, sizeof(b.mac));
+	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "MAC");
+	b.mac[0] = 0x01; /* multicast */
+	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "MAC");
+	memset(b.mac, 0, sizeof(b.mac));
+	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "MAC");
+	b.has_mac = false; /* no MAC: the data plane looks the next hop up */
+	ut_ok(lb_backend_add(&s, &k, &b, &err));
+	ut_ok(lb_backend_del(&s, &k, b.addr, 0, &err));
 
 	/* Bad VIP values. */
 	v = vip_conf(IP(10, 0, 0, 2), 53, 65536);
@@ -448,6 +466,14 @@ static void test_model_errors(void **state)
 	v = vip_conf(IP(10, 0, 0, 2), 0, 7);
 	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "port 0");
 	v = vip_conf(0, 53, 7);
+	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
+	v = vip_conf(IP(127, 0, 0, 53), 53, 7);
+	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
+	v = vip_conf(IP(0, 0, 0, 1), 53, 7);
+	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
+	v = vip_conf(IP(239, 1, 1, 1), 53, 7);
+	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
+	v = vip_conf(IP(255, 255, 255, 255), 53, 7);
 	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
 	v = vip_conf(IP(10, 0, 0, 2), 53, 7);
 	v.key.proto = IPPROTO_TCP;
@@ -986,6 +1012,7 @@ static void test_unchanged(void **state)
 	assert_int_equal(lb_commit(&m, &s, &o), 0);
 	assert_int_equal(o.generation, 2);
 	s.vips[0].backends[1].has_mac = true;
+	s.vips[0].backends[1].mac[0] = 0x02;
 	assert_int_equal(commit(&m, &s), 0);
 	s.vips[0].flags = UDPLB_VIP_F_DROP_INVALID;
 	assert_int_equal(commit(&m, &s), 0);

@@ -33,6 +33,8 @@
 #include "abmap.h"
 #include "udplb_shared.h"
 
+struct bpf_object;
+
 /* Default seed of every VIP's Maglev permutations: all LB nodes must use the same one. */
 #define LB_MAGLEV_SEED 0x75646c62U /* "udlb" */
 
@@ -150,6 +152,12 @@ struct lb_map_fds {
 /* Open a group on real maps and attach the four structures. */
 int lb_maps_open(struct lb_maps *maps, const struct lb_map_fds *fds,
 		 const struct abmap_group_opts *opts);
+/*
+ * The maps of a loaded udplb object (a skeleton's obj, or any object with the same map names:
+ * udplb_ptr, vips_a/_b, vip_filter_a/_b, backends_a/_b, ring_a/_b). -ENOENT: a map is missing.
+ */
+int lb_maps_open_obj(struct lb_maps *maps, const struct bpf_object *obj,
+		     const struct abmap_group_opts *opts);
 /* In-memory maps of the sizes in udplb_shared.h (unit tests, dry runs). */
 int lb_maps_fake(struct lb_maps *maps);
 /* Free the group and its structures; @maps is zeroed. */
@@ -161,6 +169,8 @@ void lb_maps_close(struct lb_maps *maps);
  * something lb_commit() never writes (a backend of an unknown VIP, a duplicate, a bad state).
  */
 int lb_read(struct lb_maps *maps, struct lb_state *out, struct lb_err *err);
+/* lb_read(), and the generation the configuration belongs to (for lb_commit_opts). */
+int lb_read_at(struct lb_maps *maps, struct lb_state *out, __u64 *generation, struct lb_err *err);
 
 struct lb_commit_opts {
 	__u32 maglev_seed; /* 0: LB_MAGLEV_SEED */
