@@ -317,6 +317,50 @@ ABMAP_API int abmap_array_get(struct abmap *array, __u32 index, void *value);
  */
 ABMAP_API int abmap_array_len(struct abmap *array, __u32 *len);
 
+/**
+ * @brief Read elements [@p start, @p start + @p count) of an array's live side in one go,
+ *        together with the generation they belong to.
+ *
+ * Consistent without taking the writer lock: the generation is read before and after the
+ * elements, and the read is repeated when a flip landed in between (after a flip and its grace
+ * period a writer may rewrite the side being read). Fast: one memcpy() from an mmap() of
+ * BPF_F_MMAPABLE maps, else bpf_map_lookup_batch() (one element at a time where the kernel
+ * refuses batches). Slots at or past the length read as zero. In compatibility mode
+ * (abmap_group_new_var()) only the side is stored, so two flips by another process during one
+ * read go unnoticed.
+ *
+ * @param array array structure.
+ * @param start first index.
+ * @param count number of elements; @p start + @p count must not exceed max_entries.
+ * @param values out: @p count * value_size bytes (may be NULL when @p count is 0).
+ * @param len out, may be NULL: the live length (max_entries without a length map).
+ * @param generation out, may be NULL: the generation the elements and the length belong to.
+ * @return 0, -EINVAL (not an array, range past max_entries), -EAGAIN if the group flipped
+ *         during every one of a bounded number of attempts, or another negative errno.
+ */
+ABMAP_API int abmap_array_read(struct abmap *array, __u32 start, __u32 count, void *values,
+			       __u32 *len, __u64 *generation);
+
+/**
+ * @brief Read every key and value of a hash's live side in one go, together with the
+ *        generation they belong to.
+ *
+ * Consistent as abmap_array_read() is. Fast: bpf_map_lookup_batch() (one element at a time
+ * where the kernel refuses batches, and for kinds with their own read or next_key operation).
+ * Keys come in the map's iteration order.
+ *
+ * @param hash hash structure (or any structure of a kind other than "array").
+ * @param keys out: room for @p max keys.
+ * @param values out: room for @p max values.
+ * @param max capacity of @p keys and @p values, in elements.
+ * @param n out: the number of elements read; with -ENOSPC, the number needed.
+ * @param generation out, may be NULL: the generation the content belongs to.
+ * @return 0, -ENOSPC if the live side holds more than @p max elements, -EINVAL, -EAGAIN (see
+ *         abmap_array_read()), or another negative errno.
+ */
+ABMAP_API int abmap_hash_read(struct abmap *hash, void *keys, void *values, __u32 max, __u32 *n,
+			      __u64 *generation);
+
 /** @brief abmap_get() for hashes. */
 ABMAP_API int abmap_hash_get(struct abmap *hash, const void *key, void *value);
 

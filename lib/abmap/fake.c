@@ -140,6 +140,33 @@ static int fake_next_key(struct abmap_side *s, const void *key, void *next_key)
 	return -ENOENT;
 }
 
+static int fake_read_range(struct abmap_side *s, __u32 start, void *values, __u32 n)
+{
+	if (!s->map->fake_array)
+		return -EOPNOTSUPP;
+	memcpy(values, value_at(s, start), (size_t)n * s->map->value_size);
+	return 0;
+}
+
+static int fake_read_all(struct abmap_side *s, void *keys, void *values, __u32 *n)
+{
+	struct abmap *map = s->map;
+	__u32 i;
+
+	if (map->fake_array)
+		return -EOPNOTSUPP;
+	for (i = 0, *n = 0; i < map->max_entries; i++) {
+		if (!fs(s)->used[i])
+			continue;
+		memcpy((__u8 *)keys + (size_t)*n * map->key_size,
+		       fs(s)->keys + (size_t)i * map->key_size, map->key_size);
+		memcpy((__u8 *)values + (size_t)*n * map->value_size, value_at(s, i),
+		       map->value_size);
+		(*n)++;
+	}
+	return 0;
+}
+
 static int fake_len_read(struct abmap *map, int side, __u32 *len)
 {
 	*len = ((__u32 *)map->fake_len)[side];
@@ -229,6 +256,8 @@ const struct backend_ops fake_backend = {
 	.update = fake_update,
 	.delete = fake_delete,
 	.next_key = fake_next_key,
+	.read_range = fake_read_range,
+	.read_all = fake_read_all,
 	.len_read = fake_len_read,
 	.len_write = fake_len_write,
 	.side_free = fake_side_free,

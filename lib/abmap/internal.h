@@ -97,6 +97,10 @@ struct backend_ops {
 	int (*update_batch)(struct abmap_side *s, const void *keys, const void *values, __u32 n);
 	/* Optional: read @n array elements from index 0 at once. */
 	int (*lookup_array)(struct abmap_side *s, void *values, __u32 n);
+	/* Optional: read array elements [@start, @start + @n) at once (bulk reads of live). */
+	int (*read_range)(struct abmap_side *s, __u32 start, void *values, __u32 n);
+	/* Optional: every key and value of a hash side (buffers of max_entries); *@n: how many. */
+	int (*read_all)(struct abmap_side *s, void *keys, void *values, __u32 *n);
 	int (*len_read)(struct abmap *map, int side, __u32 *len);
 	int (*len_write)(struct abmap *map, int side, __u32 len);
 	void (*side_free)(struct abmap_side *s);

@@ -332,6 +332,54 @@ static int kernel_lookup_array(struct abmap_side *s, void *values, __u32 n)
 	return err;
 }
 
+/* Array elements [start, start + n): a batch resumes after the index it is given. */
+static int kernel_read_range(struct abmap_side *s, __u32 start, void *values, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys = malloc((size_t)n * sizeof(*keys)), done = 0, prev = start - 1, count;
+	int err = keys ? 0 : -ENOMEM;
+
+	while (!err && done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(s->fd, start || done ? &prev : NULL, &prev, keys + done,
+					   (__u8 *)values + (size_t)done * s->map->value_size,
+					   &count, &opts);
+		done += count;
+		if (err == -ENOENT)
+			err = done == n ? 0 : -EIO;
+	}
+	free(keys);
+	if (err == -KERNEL_ENOTSUPP || err == -ENOTSUP)
+		return -EOPNOTSUPP;
+	return err;
+}
+
+/* Every element of a hash side; the buffers hold max_entries (a hash never holds more). */
+static int kernel_read_all(struct abmap_side *s, void *keys, void *values, __u32 *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 max = s->map->max_entries, done = 0, count;
+	/* The batch position: a bucket index for hashes, a key for the generic batch. */
+	void *token = malloc(s->map->key_size + sizeof(__u64));
+	int err = token ? 0 : -ENOMEM;
+
+	while (!err && done < max) {
+		count = max - done;
+		err = bpf_map_lookup_batch(s->fd, done ? token : NULL, token,
+					   (__u8 *)keys + (size_t)done * s->map->key_size,
+					   (__u8 *)values + (size_t)done * s->map->value_size,
+					   &count, &opts);
+		done += count;
+	}
+	free(token);
+	*n = done;
+	if (err == -ENOENT)
+		return 0;
+	if (err == -KERNEL_ENOTSUPP || err == -ENOTSUP || (err == -EINVAL && !done))
+		return -EOPNOTSUPP;
+	return err;
+}
+
 static int kernel_len_read(struct abmap *map, int side, __u32 *len)
 {
 	__u32 key = side;
@@ -380,6 +428,8 @@ const struct backend_ops kernel_backend = {
 	.next_key = kernel_next_key,
 	.update_batch = kernel_update_batch,
 	.lookup_array = kernel_lookup_array,
+	.read_range = kernel_read_range,
+	.read_all = kernel_read_all,
 	.len_read = kernel_len_read,
 	.len_write = kernel_len_write,
 	.side_free = kernel_side_free,
