@@ -188,6 +188,7 @@ struct table *bench_flip(void);	       /* 3 */
 struct table *bench_packet(void);      /* 4 */
 struct table *bench_maglev(void);      /* 5 */
 struct table *bench_memory(void);      /* 6 */
+struct table *bench_apply(void);       /* 7 */
 
 /* Child process of the memory row (bench --rss-child MODE): prints "key value" lines. */
 int bench_rss_child(const char *mode);

@@ -12,7 +12,7 @@
 #include "internal.h"
 
 /* 1 if the first @n live elements of @arr equal @want, 0 if not, or a negative errno. */
-static int live_array_is(struct abmap_group *group, struct abmap *arr, const void *want, __u32 n)
+static int live_array_is(struct abmap *arr, const void *want, __u32 n)
 {
 	size_t bytes = (size_t)n * abmap_value_size(arr);
 	void *live = malloc(bytes + 1);
@@ -22,19 +22,18 @@ static int live_array_is(struct abmap_group *group, struct abmap *arr, const voi
 
 	if (!live)
 		return -ENOMEM;
-	ret = lb_live_array_read(group, arr, 0, n, live, &len, &gen);
+	ret = lb_live_array_read(arr, 0, n, live, &len, &gen);
 	if (!ret)
 		ret = !memcmp(live, want, bytes);
 	free(live);
 	return ret;
 }
 
-/* 1 if the live maps hold exactly the plan's tables, 0 if not, or a negative errno. */
-static int plan_is_live(struct lb_maps *m, const struct lb_plan *p, const struct lb_live *l)
+/* 1 if the VIP entries, backend slots and prefilter of @p are live, 0 if not, or -errno. */
+static int tables_are_live(struct lb_maps *m, const struct lb_plan *p, const struct lb_live *l)
 {
 	struct udplb_backend zero_slot;
 	__u32 i;
-	int ret;
 
 	if (l->nr_vips != p->nr_vips)
 		return 0;
@@ -51,11 +50,55 @@ static int plan_is_live(struct lb_maps *m, const struct lb_plan *p, const struct
 		if (memcmp(e, &p->slots[i], sizeof(*e)))
 			return 0;
 	}
-	ret = live_array_is(m->group, m->vip_filter, p->filter, p->nr_words);
-	if (ret != 1)
+	return live_array_is(m->vip_filter, p->filter, p->nr_words);
+}
+
+/*
+ * 1 if the live rings carry a trailer for @p's inputs that their content matches: they are the
+ * rings @p gives, without building them. 0 if not (or no trailer), or -errno.
+ */
+static int rings_vouched(struct lb_maps *m, const struct lb_plan *p)
+{
+	__u32 *live, len;
+	__u64 gen;
+	int ret;
+
+	if (!p->has_trailer)
+		return 0;
+	live = malloc(((size_t)p->ring_len + 1) * sizeof(*live));
+	if (!live)
+		return -ENOMEM;
+	ret = lb_live_array_read(m->ring, 0, p->ring_len, live, &len, &gen);
+	if (!ret)
+		ret = lb_trailer_matches(live + p->rings_len, p->inputs,
+					 lb_ring_hash(live, p->rings_len));
+	free(live);
+	return ret;
+}
+
+/*
+ * Does @desired give the live tables? 1 (yes), 0 (no: @p is the plan to stage), or -errno. No
+ * Maglev ring is built when the live trailer vouches for the live rings.
+ */
+static int plan_is_live(struct lb_maps *m, const struct lb_state *desired, const struct lb_live *l,
+			__u32 seed, struct lb_plan *p, struct lb_err *err)
+{
+	struct lb_plan_limits max = lb_maps_limits(m);
+	int tables, vouched, ret;
+
+	ret = lb_plan_build_lite(&max, desired, l, seed, p, err);
+	if (ret)
+		return ret;
+	tables = tables_are_live(m, p, l);
+	vouched = tables == 1 ? rings_vouched(m, p) : 0;
+	lb_plan_free(p);
+	if (tables < 0 || vouched)
+		return tables < 0 ? tables : vouched;
+	ret = lb_plan_build(&max, desired, l, seed, p, err);
+	if (ret || tables != 1)
 		return ret;
 	/* Same VIPs, so the same ring ranges: compare them (the rest is never read). */
-	return live_array_is(m->group, m->ring, p->ring, p->ring_len);
+	return live_array_is(m->ring, p->ring, p->rings_len);
 }
 
 /* Under the writer lock: fail with -EAGAIN unless the generation is the expected one. */
@@ -83,7 +126,6 @@ static int check_generation(struct lb_maps *maps, struct lb_commit_opts *opts)
 static int plan_against_live(struct lb_maps *maps, const struct lb_state *desired, __u32 seed,
 			     struct lb_plan *p, struct lb_err *err)
 {
-	struct lb_plan_limits max = lb_maps_limits(maps);
 	struct lb_live l;
 	int ret;
 
@@ -93,12 +135,9 @@ static int plan_against_live(struct lb_maps *maps, const struct lb_state *desire
 		ret = lb_fail(err, -EIO, "the VIP map's key walk did not end");
 	if (ret)
 		return ret;
-	ret = lb_plan_build(&max, desired, &l, seed, p, err);
-	if (!ret) {
-		ret = plan_is_live(maps, p, &l);
-		if (ret < 0)
-			lb_fail(err, ret, "reading the live tables: %s", strerror(-ret));
-	}
+	ret = plan_is_live(maps, desired, &l, seed, p, err);
+	if (ret < 0 && !err->msg[0])
+		lb_fail(err, ret, "reading the live tables: %s", strerror(-ret));
 	lb_live_free(&l);
 	if (ret)
 		lb_plan_free(p);

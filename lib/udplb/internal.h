@@ -68,15 +68,15 @@ int lb_live_read(struct lb_maps *m, struct lb_live *l, struct lb_err *err);
 void lb_live_free(struct lb_live *l);
 long lb_live_vip_by_key(const struct lb_live *l, const struct udplb_vip_key *key);
 /*
- * The only two places that read a live structure in bulk, with the generation the content
- * belongs to. lb_live_array_read(): elements [start, start + count) of @arr into @values, zeroed
+ * The only two places that read a live structure (abmap_array_read(), abmap_hash_read()): in
+ * bulk, consistent, with the generation the content belongs to. lb_live_array_read(): elements [start, start + count) of @arr into @values, zeroed
  * past the array's live length (*len). lb_live_hash_read(): every key and value of @hash (at
  * most @max) into @keys and @values, *n of them. -EAGAIN: a flip landed during the read.
  */
-int lb_live_array_read(struct abmap_group *group, struct abmap *arr, __u32 start, __u32 count,
-		       void *values, __u32 *len, __u64 *generation);
-int lb_live_hash_read(struct abmap_group *group, struct abmap *hash, void *keys, void *values,
-		      __u32 max, __u32 *n, __u64 *generation);
+int lb_live_array_read(struct abmap *arr, __u32 start, __u32 count, void *values, __u32 *len,
+		       __u64 *generation);
+int lb_live_hash_read(struct abmap *hash, void *keys, void *values, __u32 max, __u32 *n,
+		      __u64 *generation);
 
 /* A desired configuration in canonical order and the ids it gets (ids.c). */
 struct lb_build {
@@ -102,9 +102,29 @@ struct lb_plan {
 	__u64 *filter;
 	__u32 nr_slots;
 	struct udplb_backend *slots;
-	__u32 ring_len;
+	__u32 ring_len; /* the rings, then the trailer when it fits */
 	__u32 *ring;
+	__u32 rings_len;  /* the rings alone */
+	bool rings_built; /* else ring[] is unset (lb_plan_build_lite()) */
+	bool has_trailer;
+	__u64 inputs; /* digest of what the rings are built from (seed, ids, weights, sizes) */
 };
+
+/*
+ * After the rings, which the data plane reads at [ring_off, ring_off + ring_size) only, the ring
+ * array holds a trailer when it fits: a digest of the rings' inputs and a hash of their content.
+ * An unchanged commit then checks the live rings against the trailer (one bulk read and a hash)
+ * instead of rebuilding every Maglev table. Rings without a valid trailer (written by an older
+ * version, or altered) are rebuilt and compared in full.
+ */
+#define LB_TRAILER_MAGIC 0x726c6275U /* "ublr" */
+#define LB_TRAILER_WORDS 6	     /* magic, version, inputs (2), content hash (2) */
+
+void lb_trailer_write(__u32 *at, __u64 inputs, __u64 content);
+/* 1 if @at is a trailer of @inputs whose content hash is @content. */
+int lb_trailer_matches(const __u32 *at, __u64 inputs, __u64 content);
+/* Hash of the rings' content (change detection, not cryptographic). */
+__u64 lb_ring_hash(const __u32 *ring, __u32 n);
 
 /*
  * The tables @desired gives, ids kept from @l (the live tables; empty: a fresh instance), sized
@@ -115,6 +135,9 @@ struct lb_plan_limits {
 };
 int lb_plan_build(const struct lb_plan_limits *max, const struct lb_state *desired,
 		  const struct lb_live *l, __u32 seed, struct lb_plan *p, struct lb_err *err);
+/* lb_plan_build() without building the rings (their inputs digest is set). */
+int lb_plan_build_lite(const struct lb_plan_limits *max, const struct lb_state *desired,
+		       const struct lb_live *l, __u32 seed, struct lb_plan *p, struct lb_err *err);
 void lb_plan_free(struct lb_plan *p);
 struct lb_plan_limits lb_maps_limits(const struct lb_maps *m);
 

@@ -9,9 +9,13 @@
  *   vips        HASH  key -> { stable id, fwd, hash_mode, flags, ring_off, ring_size }
  *   vip_filter  ARRAY u64 words, bit udplb_filter_bit(addr, port) of every VIP set
  *   backends    ARRAY struct udplb_backend by stable slot id (UDPLB_BACKEND_FREE when unused)
- *   ring        ARRAY u32 backend ids: each VIP's Maglev table at its ring_off
+ *   ring        ARRAY u32 backend ids: each VIP's Maglev table at its ring_off; after the last
+ *               ring, when it fits, a 6-word trailer (a digest of the rings' inputs and a hash of
+ *               their content) that lets an unchanged commit skip rebuilding the rings
  * and everything in the model can be read back from those maps (lb_read()), so a one-shot CLI
- * needs no state of its own.
+ * needs no state of its own. The library is split by job (lib/udplb/): this header is the model,
+ * the maps, read-back, commit and diff; lb_instance.h (pins, open, read-modify-commit),
+ * lb_attach.h, lb_neigh.h (next-hop MACs) and lb_sim.h (flow simulator) build on it.
  *
  * Ids: a VIP keeps its id and a backend (VIP, addr:port) keeps its slot across commits; new ones
  * get the lowest free id, taken in (VIP addr, port, proto; backend addr, port) order. Rings are

@@ -12,68 +12,17 @@
 /* Attempts before giving up on a configuration that keeps flipping. */
 #define LB_READ_TRIES 8
 
-/*
- * Bulk reads. libabmap has no consistent bulk read yet, so these read element by element and
- * check the generation around the walk; once abmap_array_read()/abmap_hash_read() exist, each
- * becomes one call.
- */
-int lb_live_array_read(struct abmap_group *group, struct abmap *arr, __u32 start, __u32 count,
-		       void *values, __u32 *len, __u64 *generation)
+/* Bulk reads: libabmap's consistent reads (one memcpy or batch, with the generation). */
+int lb_live_array_read(struct abmap *arr, __u32 start, __u32 count, void *values, __u32 *len,
+		       __u64 *generation)
 {
-	__u32 size = abmap_value_size(arr), i;
-	__u64 after;
-	int ret;
-
-	ret = abmap_group_generation(group, generation);
-	if (!ret)
-		ret = abmap_array_len(arr, len);
-	for (i = 0; !ret && i < count; i++) {
-		void *v = (__u8 *)values + (size_t)i * size;
-
-		if (start + i >= *len) {
-			memset(v, 0, size);
-			continue;
-		}
-		ret = abmap_array_get(arr, start + i, v);
-		if (ret == -ENOENT)
-			ret = -EAGAIN; /* shortened by a flip */
-	}
-	if (!ret)
-		ret = abmap_group_generation(group, &after);
-	return ret ? ret : after == *generation ? 0 : -EAGAIN;
+	return abmap_array_read(arr, start, count, values, len, generation);
 }
 
-int lb_live_hash_read(struct abmap_group *group, struct abmap *hash, void *keys, void *values,
-		      __u32 max, __u32 *n, __u64 *generation)
+int lb_live_hash_read(struct abmap *hash, void *keys, void *values, __u32 max, __u32 *n,
+		      __u64 *generation)
 {
-	__u32 ks = abmap_key_size(hash), vs = abmap_value_size(hash);
-	void *prev = NULL, *key;
-	__u64 after;
-	int ret;
-
-	*n = 0;
-	ret = abmap_group_generation(group, generation);
-	while (!ret) {
-		if (*n >= max) {
-			ret = -EAGAIN; /* more keys than fit: the walk was restarted by a flip */
-			break;
-		}
-		key = (__u8 *)keys + (size_t)*n * ks;
-		ret = abmap_next_key(hash, prev, key);
-		if (ret == -ENOENT) {
-			ret = 0;
-			break;
-		}
-		if (!ret)
-			ret = abmap_get(hash, key, (__u8 *)values + (size_t)*n * vs);
-		if (ret == -ENOENT)
-			ret = -EAGAIN; /* the side flipped under us */
-		prev = key;
-		(*n)++;
-	}
-	if (!ret)
-		ret = abmap_group_generation(group, &after);
-	return ret ? ret : after == *generation ? 0 : -EAGAIN;
+	return abmap_hash_read(hash, keys, values, max, n, generation);
 }
 
 void lb_live_free(struct lb_live *l)
@@ -95,11 +44,10 @@ static int live_read_once(struct lb_maps *m, struct lb_live *l)
 	l->slots = calloc(max_slots + 1, sizeof(*l->slots));
 	if (!l->keys || !l->vals || !l->slots)
 		return -ENOMEM;
-	ret = lb_live_hash_read(m->group, m->vips, l->keys, l->vals, max_vips + 1, &l->nr_vips,
-				&l->generation);
+	ret = lb_live_hash_read(m->vips, l->keys, l->vals, max_vips, &l->nr_vips, &l->generation);
 	if (!ret)
-		ret = lb_live_array_read(m->group, m->backends, 0, max_slots, l->slots,
-					 &l->nr_slots, &gen_slots);
+		ret = lb_live_array_read(m->backends, 0, max_slots, l->slots, &l->nr_slots,
+					 &gen_slots);
 	if (!ret && gen_slots != l->generation)
 		ret = -EAGAIN;
 	if (l->nr_slots > max_slots)
@@ -197,14 +145,15 @@ static int slot_to_state(const struct udplb_backend *e, __u32 i, struct lb_state
 	struct lb_vip *v = vip_by_id(s, e->vip_id);
 	struct lb_backend *b;
 
-	lb_fmt_addr_port(e->addr, e->port, bname, sizeof(bname));
 	if (!v)
 		return lb_fail(err, -EUCLEAN,
 			       "backend slot %u (%s) belongs to VIP id %u, which is not configured",
-			       i, bname, e->vip_id);
+			       i, lb_fmt_addr_port(e->addr, e->port, bname, sizeof(bname)),
+			       e->vip_id);
 	if (e->state != UDPLB_BACKEND_ACTIVE && e->state != UDPLB_BACKEND_DRAINING)
 		return lb_fail(err, -EUCLEAN, "backend slot %u (%s of VIP %s): bad state %u", i,
-			       bname, lb_fmt_vip(&v->key, name, sizeof(name)), e->state);
+			       lb_fmt_addr_port(e->addr, e->port, bname, sizeof(bname)),
+			       lb_fmt_vip(&v->key, name, sizeof(name)), e->state);
 	if (lb_grow((void **)&v->backends, &v->cap_backends, v->nr_backends + 1,
 		    sizeof(*v->backends)))
 		return lb_fail(err, -ENOMEM, "out of memory");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Validation: every rule a configuration must follow before lb_commit() writes it. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -28,70 +29,79 @@ static bool mac_ok(const __u8 mac[6])
 	return !(mac[0] & 1) && memcmp(mac, zero, sizeof(zero));
 }
 
+/* The first rule @v breaks, described into @what (formatted only then): -EINVAL, or 0. */
+static int vip_problem(const struct lb_vip *v, char *what, size_t len)
+{
+	if (!lb_addr_ok(v->key.addr))
+		snprintf(what, len,
+			 "not a unicast address (0/8, 127/8, multicast and broadcast are refused)");
+	else if (!v->key.port)
+		snprintf(what, len, "port 0");
+	else if (v->key.proto != IPPROTO_UDP)
+		snprintf(what, len, "protocol %u is not UDP", v->key.proto);
+	else if (v->key.pad)
+		snprintf(what, len, "key padding is not zero");
+	else if (v->fwd != UDPLB_FWD_DSR && v->fwd != UDPLB_FWD_IPIP)
+		snprintf(what, len, "unknown forwarding mode %u (dsr or ipip)", v->fwd);
+	else if (v->hash_mode != UDPLB_HASH_5TUPLE && v->hash_mode != UDPLB_HASH_SRC_IP)
+		snprintf(what, len, "unknown hash mode %u (5tuple or src-ip)", v->hash_mode);
+	else if (v->flags & ~(UDPLB_VIP_F_DROP_FRAGS | UDPLB_VIP_F_DROP_INVALID))
+		snprintf(what, len, "unknown flags %#x", v->flags);
+	else if (!maglev_is_prime(v->ring_size))
+		snprintf(what, len, "ring size %u is not a prime (e.g. %u)", v->ring_size,
+			 UDPLB_RING_DEFAULT);
+	else if (v->ring_size > UDPLB_RING_SLOTS)
+		snprintf(what, len, "ring size %u is larger than the ring map (%u)", v->ring_size,
+			 UDPLB_RING_SLOTS);
+	else
+		return 0;
+	return -EINVAL;
+}
+
 int lb_check_vip(const struct lb_vip *v, struct lb_err *err)
 {
-	char name[LB_ADDR_STRLEN];
+	char name[LB_ADDR_STRLEN], what[160];
+	int ret = vip_problem(v, what, sizeof(what));
 
-	lb_fmt_vip(&v->key, name, sizeof(name));
-	if (!lb_addr_ok(v->key.addr))
-		return lb_fail(
-			err, -EINVAL,
-			"VIP %s: not a unicast address (0/8, 127/8, multicast and broadcast are refused)",
-			name);
-	if (!v->key.port)
-		return lb_fail(err, -EINVAL, "VIP %s: port 0", name);
-	if (v->key.proto != IPPROTO_UDP)
-		return lb_fail(err, -EINVAL, "VIP %s: protocol %u is not UDP", name, v->key.proto);
-	if (v->key.pad)
-		return lb_fail(err, -EINVAL, "VIP %s: key padding is not zero", name);
-	if (v->fwd != UDPLB_FWD_DSR && v->fwd != UDPLB_FWD_IPIP)
-		return lb_fail(err, -EINVAL, "VIP %s: unknown forwarding mode %u (dsr or ipip)",
-			       name, v->fwd);
-	if (v->hash_mode != UDPLB_HASH_5TUPLE && v->hash_mode != UDPLB_HASH_SRC_IP)
-		return lb_fail(err, -EINVAL, "VIP %s: unknown hash mode %u (5tuple or src-ip)",
-			       name, v->hash_mode);
-	if (v->flags & ~(UDPLB_VIP_F_DROP_FRAGS | UDPLB_VIP_F_DROP_INVALID))
-		return lb_fail(err, -EINVAL, "VIP %s: unknown flags %#x", name, v->flags);
-	if (!maglev_is_prime(v->ring_size))
-		return lb_fail(err, -EINVAL, "VIP %s: ring size %u is not a prime (e.g. %u)", name,
-			       v->ring_size, UDPLB_RING_DEFAULT);
-	if (v->ring_size > UDPLB_RING_SLOTS)
-		return lb_fail(err, -EINVAL,
-			       "VIP %s: ring size %u is larger than the ring map (%u)", name,
-			       v->ring_size, UDPLB_RING_SLOTS);
-	return 0;
+	if (!ret)
+		return 0;
+	return lb_fail(err, ret, "VIP %s: %s", lb_fmt_vip(&v->key, name, sizeof(name)), what);
+}
+
+static int backend_problem(const struct lb_vip *v, const struct lb_backend *b, char *what,
+			   size_t len)
+{
+	if (!lb_addr_ok(b->addr))
+		snprintf(what, len, "not a unicast address");
+	else if (b->port != v->key.port)
+		snprintf(what, len,
+			 "port %u differs from the VIP's port %u (dsr and ipip do not rewrite "
+			 "ports)",
+			 ntohs(b->port), ntohs(v->key.port));
+	else if (!b->weight)
+		snprintf(what, len, "weight 0 (1..65535; drain a backend to stop new flows)");
+	else if (b->has_mac && !mac_ok(b->mac))
+		snprintf(what, len,
+			 "next-hop MAC %02x:%02x:%02x:%02x:%02x:%02x is not a unicast station "
+			 "address",
+			 b->mac[0], b->mac[1], b->mac[2], b->mac[3], b->mac[4], b->mac[5]);
+	else if (b->state != UDPLB_BACKEND_ACTIVE && b->state != UDPLB_BACKEND_DRAINING)
+		snprintf(what, len, "bad state %u", b->state);
+	else
+		return 0;
+	return -EINVAL;
 }
 
 int lb_check_backend(const struct lb_vip *v, const struct lb_backend *b, struct lb_err *err)
 {
-	char name[LB_ADDR_STRLEN], vname[LB_ADDR_STRLEN];
+	char name[LB_ADDR_STRLEN], vname[LB_ADDR_STRLEN], what[160];
+	int ret = backend_problem(v, b, what, sizeof(what));
 
-	lb_fmt_addr_port(b->addr, b->port, name, sizeof(name));
-	lb_fmt_vip(&v->key, vname, sizeof(vname));
-	if (!lb_addr_ok(b->addr))
-		return lb_fail(err, -EINVAL, "backend %s of VIP %s: not a unicast address", name,
-			       vname);
-	if (b->port != v->key.port)
-		return lb_fail(err, -EINVAL,
-			       "backend %s of VIP %s: port %u differs from the VIP's port %u (dsr "
-			       "and ipip do not rewrite ports)",
-			       name, vname, ntohs(b->port), ntohs(v->key.port));
-	if (!b->weight)
-		return lb_fail(err, -EINVAL,
-			       "backend %s of VIP %s: weight 0 (1..65535; drain a backend to stop "
-			       "new flows)",
-			       name, vname);
-	if (b->has_mac && !mac_ok(b->mac))
-		return lb_fail(
-			err, -EINVAL,
-			"backend %s of VIP %s: next-hop MAC %02x:%02x:%02x:%02x:%02x:%02x is not "
-			"a unicast station address",
-			name, vname, b->mac[0], b->mac[1], b->mac[2], b->mac[3], b->mac[4],
-			b->mac[5]);
-	if (b->state != UDPLB_BACKEND_ACTIVE && b->state != UDPLB_BACKEND_DRAINING)
-		return lb_fail(err, -EINVAL, "backend %s of VIP %s: bad state %u", name, vname,
-			       b->state);
-	return 0;
+	if (!ret)
+		return 0;
+	return lb_fail(err, ret, "backend %s of VIP %s: %s",
+		       lb_fmt_addr_port(b->addr, b->port, name, sizeof(name)),
+		       lb_fmt_vip(&v->key, vname, sizeof(vname)), what);
 }
 
 __u64 lb_ring_total(const struct lb_state *s)

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * One packet builder for the kernel tests and the bench: Ethernet + IPv4 + UDP frames with valid
+ * checksums, the 5-tuple the data plane hashes, and a reader of what came out (the frame's
+ * destination MAC, and the outer header of an IP-in-IP encapsulation).
+ */
+#ifndef __UDPLB_TESTS_PACKET_H
+#define __UDPLB_TESTS_PACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "udplb_shared.h"
+
+#define TL_IP4(a, b, c, d)                                                                         \
+	((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d)) /* host order */
+
+/* A UDP datagram in an Ethernet frame. Addresses and ports in network order. */
+struct tl_udp4 {
+	__u8 dst_mac[6];
+	__u8 src_mac[6];
+	__be32 saddr, daddr;
+	__be16 sport, dport;
+	__u8 ttl;	 /* 0: 64 */
+	__u16 payload;	 /* payload bytes */
+	__be16 frag_off; /* flags and offset as on the wire */
+};
+
+/* Frame for @s into @buf; returns its length, or 0 when @len is too small. */
+size_t tl_udp4_build(const struct tl_udp4 *s, void *buf, size_t len);
+/* The flow the data plane hashes for @s. */
+struct udplb_flow tl_udp4_flow(const struct tl_udp4 *s);
+/* Internet checksum of @len bytes (0 over a header whose checksum is right). */
+__u16 tl_csum16(const void *p, size_t len);
+
+/* What the data plane made of a frame. */
+struct tl_out {
+	__u8 dst_mac[6];
+	bool ipip;    /* an outer IPv4 header with protocol IPPROTO_IPIP */
+	__be32 daddr; /* the (outer) IPv4 destination */
+	bool csum_ok; /* the (outer) IPv4 header checksum is right */
+};
+
+/* Read @frame; -EPROTO when it is no IPv4-in-Ethernet frame. */
+int tl_out_parse(const void *frame, size_t len, struct tl_out *o);
+
+#endif /* __UDPLB_TESTS_PACKET_H */
