@@ -45,4 +45,11 @@ struct lb_sim_result {
 int lb_sim_flow(const struct lb_sim *sim, const struct udplb_flow *flow, __u32 hash_seed,
 		struct lb_sim_result *r);
 
+/*
+ * The tables behind the answers, for tools and tests that look at them: the ring array (*len
+ * entries: every VIP's ring at its ring_off) and backend slot @id (NULL past the table).
+ */
+const __u32 *lb_sim_ring(const struct lb_sim *sim, __u32 *len);
+const struct udplb_backend *lb_sim_backend(const struct lb_sim *sim, __u32 id);
+
 #endif /* __UDPLB_LB_SIM_H */

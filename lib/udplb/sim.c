@@ -67,7 +67,10 @@ static int read_arrays(struct lb_maps *m, const struct lb_live *l, struct lb_pla
 
 	t->nr_words = abmap_max_entries(m->vip_filter);
 	t->filter = calloc(t->nr_words + 1, sizeof(*t->filter));
-	t->ring_len = ring_end(l);
+	/* The rings and what follows them (the trailer): what a lookup past a ring would see. */
+	t->ring_len = ring_end(l) + LB_TRAILER_WORDS;
+	if (t->ring_len > abmap_max_entries(m->ring))
+		t->ring_len = abmap_max_entries(m->ring);
 	t->ring = calloc((size_t)t->ring_len + 1, sizeof(*t->ring));
 	if (!t->filter || !t->ring)
 		return -ENOMEM;
@@ -165,4 +168,15 @@ int lb_sim_flow(const struct lb_sim *sim, const struct udplb_flow *flow, __u32 h
 	r->has_mac = be->flags & UDPLB_BACKEND_F_MAC;
 	memcpy(r->mac, be->mac, sizeof(r->mac));
 	return 0;
+}
+
+const __u32 *lb_sim_ring(const struct lb_sim *sim, __u32 *len)
+{
+	*len = sim->t.ring_len;
+	return sim->t.ring;
+}
+
+const struct udplb_backend *lb_sim_backend(const struct lb_sim *sim, __u32 id)
+{
+	return id < sim->t.nr_slots ? &sim->t.slots[id] : NULL;
 }

@@ -10,7 +10,11 @@
  * forwarding on.
  *
  * The configuration is written as the controller writes it: libabmap on the udplb_ptr group (one
- * transaction per configuration), config and pool with plain updates.
+ * transaction per configuration), config and pool with plain updates. The tables are written by
+ * hand, not by lb_commit(): this test also feeds the data plane what the control plane never
+ * writes (a ring of size 0, ring holes, a prefilter bit without a VIP). The maps are opened
+ * through the control-plane library (lb_maps_open_obj()) and the expected backend of a flow
+ * comes from its flow simulator over the live tables (lb_sim.h), not a copy of the lookup.
  *
  *   test_packets_xdp / _tc   one table of packets (built by a small builder), each with its
  *                            expected verdict, output bytes and counter changes, run through
@@ -46,6 +50,9 @@
 #include <bpf/libbpf.h>
 
 #include "ktest.h"
+#include "lb.h"
+#include "lb_sim.h"
+#include "packet.h"
 #include "xlated.h"
 #include "udplb_shared.h"
 #include "udplb.skel.h"
@@ -175,8 +182,8 @@ static const struct be_def be_defs[NR_BACKENDS] = {
 struct fixture {
 	struct udplb *lb;
 	struct udplb_front *front;
-	struct abmap_group *group;
-	struct abmap *vips, *filter, *backends, *ring;
+	struct lb_maps maps;
+	struct lb_sim *sim; /* of the live tables, after fx_commit() */
 	int ncpus;
 	struct udplb_backend be[NR_BACKENDS];
 	__u32 ring_ids[RING_LEN];
@@ -251,6 +258,7 @@ static void fx_commit(void)
 	struct udplb_vip_key keys[NR_VIPS];
 	struct udplb_vip vals[NR_VIPS];
 	struct abmap_txn *txn;
+	struct lb_err lerr;
 	int i, err;
 
 	memset(keys, 0, sizeof(keys));
@@ -268,21 +276,26 @@ static void fx_commit(void)
 		vals[i].ring_off = d->ring_off;
 		vals[i].ring_size = d->ring_size;
 	}
-	txn = abmap_txn_begin(fx.group);
+	txn = abmap_txn_begin(fx.maps.group);
 	if (!txn)
 		fail_msg("%s: abmap_txn_begin: %s", ktest_name(), strerror(errno));
-	err = abmap_txn_hash_set(txn, fx.vips, keys, vals, NR_VIPS);
+	err = abmap_txn_hash_set(txn, fx.maps.vips, keys, vals, NR_VIPS);
 	if (!err)
-		err = abmap_txn_array_set(txn, fx.filter, fx.filter_words, UDPLB_FILTER_WORDS);
+		err = abmap_txn_array_set(txn, fx.maps.vip_filter, fx.filter_words,
+					  UDPLB_FILTER_WORDS);
 	if (!err)
-		err = abmap_txn_array_set(txn, fx.backends, fx.be, NR_BACKENDS);
+		err = abmap_txn_array_set(txn, fx.maps.backends, fx.be, NR_BACKENDS);
 	if (!err)
-		err = abmap_txn_array_set(txn, fx.ring, fx.ring_ids, RING_LEN);
+		err = abmap_txn_array_set(txn, fx.maps.ring, fx.ring_ids, RING_LEN);
 	if (err) {
 		abmap_txn_abort(txn);
 		check_err(err, "staging the configuration");
 	}
 	check_err(abmap_txn_commit(txn), "abmap_txn_commit");
+	lb_sim_free(fx.sim);
+	fx.sim = NULL;
+	if (lb_sim_from_maps(&fx.maps, &fx.sim, &lerr))
+		fail_msg("%s: lb_sim_from_maps: %s", ktest_name(), lerr.msg);
 }
 
 static void update(const struct bpf_map *map, __u32 key, const void *value)
@@ -309,12 +322,20 @@ static void front_destroy(void *arg)
 	fx.front = NULL;
 }
 
+static void sim_destroy(void *arg)
+{
+	(void)arg;
+	lb_sim_free(fx.sim);
+	fx.sim = NULL;
+}
+
 /* Load both objects and write the default configuration. */
 static void fx_setup(void)
 {
+	struct abmap_group_opts go;
 	struct udplb_config cfg;
 	__u32 i, ids[2];
-	int fd_a, fd_b;
+	int err;
 
 	memset(&fx, 0, sizeof(fx));
 	fx.ncpus = libbpf_num_possible_cpus();
@@ -328,21 +349,12 @@ static void fx_setup(void)
 		fail_msg("%s: udplb_front__open_and_load: %s", ktest_name(), strerror(errno));
 	ktest_defer(front_destroy, fx.front);
 
-	fx.group = ktest_group(bpf_map__fd(fx.lb->maps.udplb_ptr), 0);
-	fd_a = bpf_map__fd(fx.lb->maps.vips_a);
-	fd_b = bpf_map__fd(fx.lb->maps.vips_b);
-	fx.vips = abmap_hash_new(fx.group, fd_a, fd_b, NULL);
-	fd_a = bpf_map__fd(fx.lb->maps.vip_filter_a);
-	fd_b = bpf_map__fd(fx.lb->maps.vip_filter_b);
-	fx.filter = abmap_array_new(fx.group, fd_a, fd_b, NULL);
-	fd_a = bpf_map__fd(fx.lb->maps.backends_a);
-	fd_b = bpf_map__fd(fx.lb->maps.backends_b);
-	fx.backends = abmap_array_new(fx.group, fd_a, fd_b, NULL);
-	fd_a = bpf_map__fd(fx.lb->maps.ring_a);
-	fd_b = bpf_map__fd(fx.lb->maps.ring_b);
-	fx.ring = abmap_array_new(fx.group, fd_a, fd_b, NULL);
-	if (!fx.vips || !fx.filter || !fx.backends || !fx.ring)
-		fail_msg("%s: attaching the structures: %s", ktest_name(), strerror(errno));
+	ktest_group_opts(&go, 0, false);
+	err = lb_maps_open_obj(&fx.maps, fx.lb->obj, &go);
+	if (err)
+		fail_msg("%s: lb_maps_open_obj: %s", ktest_name(), strerror(-err));
+	ktest_track_group(fx.maps.group);
+	ktest_defer(sim_destroy, NULL);
 
 	for (i = 1; i < NR_BACKENDS; i++)
 		fx_set_backend(i, be_defs[i].addr, be_defs[i].state, be_defs[i].has_mac,
@@ -620,20 +632,6 @@ static void put16(__u8 *p, __u16 v)
 	p[1] = v & 0xff;
 }
 
-static __u16 csum16(const __u8 *p, size_t len)
-{
-	__u32 sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (__u32)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (__u32)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
 static __u32 spec_saddr(const struct pkt_spec *s)
 {
 	return s->saddr ? s->saddr : DEFAULT_SADDR;
@@ -687,7 +685,7 @@ static void build(const struct pkt_spec *s, struct pkt *p)
 	ip[19] = (s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) & 0xff;
 	for (i = 20; i < hlen; i++)
 		ip[i] = 1; /* NOP options */
-	put16(ip + 10, csum16(ip, hlen));
+	put16(ip + 10, tl_csum16(ip, hlen));
 	udp = ip + hlen;
 	put16(udp, spec_sport(s));
 	put16(udp + 2, spec_dport(s));
@@ -714,14 +712,18 @@ static struct udplb_flow spec_flow(const struct pkt_spec *s)
 	return f;
 }
 
-/* Backend the ring gives the packet's flow, as the program computes it. */
+/* Backend slot the live ring gives the packet's flow (the control plane's flow simulator). */
 static __u32 predict(const struct pkt_spec *s, __u32 vip)
 {
-	const struct vip_def *d = &vip_defs[vip];
 	struct udplb_flow f = spec_flow(s);
+	struct lb_sim_result r;
+	int ret = lb_sim_flow(fx.sim, &f, HASH_SEED, &r);
 
-	return fx.ring_ids[d->ring_off +
-			   udplb_flow_hash(&f, HASH_SEED, d->hash_mode) % d->ring_size];
+	if (ret)
+		fail_msg("%s: the simulator gives flow to VIP %u no backend: %d", ktest_name(), vip,
+			 ret);
+	assert_int_equal(r.vip_id, vip);
+	return r.backend_id;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -964,7 +966,7 @@ static bool check_ipip(const struct entry *ep, const struct row *r, const struct
 	if (outer.saddr != htonl(IPIP_SRC) || outer.daddr != fx.be[id].addr)
 		row_fail(ep, r, "outer %#x -> %#x, expected %#x -> %#x", ntohl(outer.saddr),
 			 ntohl(outer.daddr), IPIP_SRC, ntohl(fx.be[id].addr));
-	if (csum16(res->out + out_l3, sizeof(outer)) != 0)
+	if (tl_csum16(res->out + out_l3, sizeof(outer)) != 0)
 		row_fail(ep, r, "outer header checksum %#x does not verify", ntohs(outer.check));
 	if (memcmp(res->out + out_l3 + sizeof(outer), in->data + in->l3, in->len - in->l3))
 		row_fail(ep, r, "inner packet changed");
