@@ -51,6 +51,7 @@
 
 #include "ktest.h"
 #include "lb.h"
+#include "lb_neigh.h"
 #include "lb_sim.h"
 #include "packet.h"
 #include "xlated.h"
@@ -1355,6 +1356,45 @@ static void expect_flow(const struct entry *ep, const struct pkt_spec *s, __u32 
 			 what, be, reason_name(reason), want_be, reason_name(want_reason));
 }
 
+/*
+ * Next-hop MACs over rtnetlink (lib/udplb/neigh.c) in the test's namespace: a permanent
+ * neighbour resolves to its MAC, an address without a neighbour entry does not, and a lookup
+ * sends nothing (no entry appears for it).
+ */
+static void test_neigh_lookup(void **state)
+{
+	struct lb_vip dsr = { .fwd = UDPLB_FWD_DSR }, ipip = { .fwd = UDPLB_FWD_IPIP };
+	struct lb_backend b = { .addr = htonl(NEIGH_ADDR) };
+	struct lb_err err = {};
+	__u8 mac[ETH_ALEN];
+
+	(void)state;
+	ktest_begin();
+	enter_netns();
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(NEIGH_ADDR), mac), 0);
+	assert_memory_equal(mac, neigh_mac, ETH_ALEN);
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(GW_ADDR), mac), 0);
+	assert_memory_equal(mac, gw_mac, ETH_ALEN);
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(NO_NEIGH_ADDR), mac), -ENOENT);
+	assert_int_equal(lb_neigh_lookup(ifindex_of("lo"), htonl(NEIGH_ADDR), mac), -ENOENT);
+
+	/* The backend step: lookup fills the MAC; unknown neighbours stay without (no probe). */
+	assert_int_equal(lb_backend_resolve_mac(fx.veth_ifindex, &dsr, &b, LB_RESOLVE_LOOKUP, &err),
+			 0);
+	assert_true(b.has_mac);
+	assert_memory_equal(b.mac, neigh_mac, ETH_ALEN);
+	memset(&b, 0, sizeof(b));
+	b.addr = htonl(NO_NEIGH_ADDR);
+	assert_int_equal(lb_backend_resolve_mac(fx.veth_ifindex, &dsr, &b, LB_RESOLVE_LOOKUP, &err),
+			 0);
+	assert_false(b.has_mac);
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(NO_NEIGH_ADDR), mac), -ENOENT);
+	/* Another device's neighbours are not this one's. */
+	assert_int_equal(
+		lb_backend_resolve_mac(ifindex_of("lo"), &ipip, &b, LB_RESOLVE_LOOKUP, &err), 0);
+	assert_false(b.has_mac);
+}
+
 static void test_conntrack_sticky(void **state)
 {
 	const struct entry *eps[] = { &ep_xdp, &ep_tc };
@@ -1748,6 +1788,7 @@ int main(int argc, char **argv)
 		KTEST(test_packets_xdp),      KTEST(test_packets_tc),
 		KTEST(test_conntrack_sticky), KTEST(test_conntrack_stale),
 		KTEST(test_lookups_inlined),  KTEST(test_cost_per_packet),
+		KTEST(test_neigh_lookup),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
