@@ -620,18 +620,7 @@ struct pkt_spec {
 #define DEFAULT_SPORT 40000
 #define DEFAULT_PAYLOAD 22
 
-struct pkt {
-	__u8 data[256];
-	__u32 len;
-	__u32 l3;      /* offset of the IPv4 header */
-	__u32 ip_full; /* bytes of the IPv4 packet as built (before cut) */
-};
-
-static void put16(__u8 *p, __u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
+/* Frames (struct tl_frame) come from the tests' one packet builder (tests/lib/packet.c). */
 
 static __u32 spec_saddr(const struct pkt_spec *s)
 {
@@ -648,56 +637,34 @@ static __u16 spec_dport(const struct pkt_spec *s)
 	return s->dport ? s->dport : VIP_PORT;
 }
 
-static void build(const struct pkt_spec *s, struct pkt *p)
+/* The row's packet, its defaults filled in (addresses host order in rows, network here). */
+static void build(const struct pkt_spec *s, struct tl_frame *p)
 {
-	__u32 ihl = s->ihl ? s->ihl : 5, hlen = ihl < 5 ? 20 : ihl * 4;
-	__u32 payload = s->payload ? s->payload : DEFAULT_PAYLOAD, i;
-	__u8 *d = p->data, *ip, *udp;
-	size_t off;
+	struct tl_udp4 u = {
+		.saddr = htonl(spec_saddr(s)),
+		.daddr = htonl(s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)),
+		.sport = htons(spec_sport(s)),
+		.dport = htons(spec_dport(s)),
+		.payload = s->payload ? s->payload : DEFAULT_PAYLOAD,
+		.vlan_tpid = s->vlan_tpid,
+		.vlan_tci = s->vlan_tci,
+		.ethertype = s->ethertype,
+		.version = s->version,
+		.ihl = s->ihl,
+		.proto = s->proto,
+		.tos = s->tos,
+		.set_ttl = s->set_ttl,
+		.ttl = s->ttl,
+		.frag_off = s->frag_off,
+		.ip_id = 0x1234,
+		.tot_delta = s->tot_delta,
+		.udp_delta = s->udp_delta,
+		.cut = s->cut,
+	};
 
-	memset(p, 0, sizeof(*p));
-	memcpy(d, lb_mac, ETH_ALEN);
-	memcpy(d + ETH_ALEN, client_mac, ETH_ALEN);
-	if (s->vlan_tpid) {
-		put16(d + 12, s->vlan_tpid);
-		put16(d + 14, s->vlan_tci);
-		put16(d + 16, s->ethertype ? s->ethertype : ETH_P_IP);
-		off = 18;
-	} else {
-		put16(d + 12, s->ethertype ? s->ethertype : ETH_P_IP);
-		off = 14;
-	}
-	p->l3 = off;
-	ip = d + off;
-	ip[0] = (__u8)((s->version ? s->version : 4) << 4 | (ihl & 0xf));
-	ip[1] = s->tos;
-	put16(ip + 2, (__u16)((int)(hlen + 8 + payload) + s->tot_delta));
-	put16(ip + 4, 0x1234);
-	put16(ip + 6, s->frag_off);
-	ip[8] = s->set_ttl ? s->ttl : 64;
-	ip[9] = s->proto ? s->proto : IPPROTO_UDP;
-	ip[12] = spec_saddr(s) >> 24;
-	ip[13] = (spec_saddr(s) >> 16) & 0xff;
-	ip[14] = (spec_saddr(s) >> 8) & 0xff;
-	ip[15] = spec_saddr(s) & 0xff;
-	ip[16] = (s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) >> 24;
-	ip[17] = ((s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) >> 16) & 0xff;
-	ip[18] = ((s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) >> 8) & 0xff;
-	ip[19] = (s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) & 0xff;
-	for (i = 20; i < hlen; i++)
-		ip[i] = 1; /* NOP options */
-	put16(ip + 10, tl_csum16(ip, hlen));
-	udp = ip + hlen;
-	put16(udp, spec_sport(s));
-	put16(udp + 2, spec_dport(s));
-	put16(udp + 4, (__u16)((int)(8 + payload) + s->udp_delta));
-	for (i = 0; i < payload; i++)
-		udp[8 + i] = (__u8)(i * 7 + 3);
-	p->ip_full = hlen + 8 + payload;
-	p->len = off + p->ip_full;
-	assert_true(p->len <= sizeof(p->data));
-	if (s->cut)
-		p->len = s->cut;
+	memcpy(u.dst_mac, lb_mac, ETH_ALEN);
+	memcpy(u.src_mac, client_mac, ETH_ALEN);
+	assert_int_equal(tl_udp4_frame(&u, p), 0);
 }
 
 static struct udplb_flow spec_flow(const struct pkt_spec *s)
@@ -888,7 +855,7 @@ struct result {
 	__u32 retval;
 };
 
-static void run_once(const struct entry *ep, const struct pkt *in, struct result *res,
+static void run_once(const struct entry *ep, const struct tl_frame *in, struct result *res,
 		     const char *what)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = in->len,
@@ -938,7 +905,7 @@ static void expected_macs(__u32 id, __u8 dmac[ETH_ALEN], __u8 smac[ETH_ALEN], bo
 		return false;                                                                      \
 	} while (0)
 
-static bool check_ipip(const struct entry *ep, const struct row *r, const struct pkt *in,
+static bool check_ipip(const struct entry *ep, const struct row *r, const struct tl_frame *in,
 		       const struct result *res, __u32 id)
 {
 	/* tc moves an in-packet VLAN tag into the skb's metadata before encapsulating. */
@@ -974,7 +941,7 @@ static bool check_ipip(const struct entry *ep, const struct row *r, const struct
 	return true;
 }
 
-static bool check_output(const struct entry *ep, const struct row *r, const struct pkt *in,
+static bool check_output(const struct entry *ep, const struct row *r, const struct tl_frame *in,
 			 const struct result *res, __u32 id)
 {
 	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
@@ -1000,7 +967,7 @@ static bool check_output(const struct entry *ep, const struct row *r, const stru
 	return check_ipip(ep, r, in, res, id);
 }
 
-static bool check_counters(const struct entry *ep, const struct row *r, const struct pkt *in,
+static bool check_counters(const struct entry *ep, const struct row *r, const struct tl_frame *in,
 			   const struct counters *before, const struct counters *after, __u32 id)
 {
 	__u64 want[__UDPLB_R_MAX] = { 0 };
@@ -1047,7 +1014,7 @@ static bool run_row(const struct entry *ep, const struct row *r)
 {
 	struct counters before, after;
 	struct result res;
-	struct pkt in;
+	struct tl_frame in;
 	__u32 id = 0, want;
 	bool ok;
 
@@ -1265,7 +1232,7 @@ static const struct row rows[] = {
  */
 static bool skb_test_run_refuses(const struct pkt_spec *s)
 {
-	struct pkt p;
+	struct tl_frame p;
 
 	build(s, &p);
 	if (p.len <= ETH_HLEN)
@@ -1323,7 +1290,7 @@ static __u32 send_flow(const struct entry *ep, const struct pkt_spec *s, __u32 *
 {
 	struct counters before, after;
 	struct result res;
-	struct pkt in;
+	struct tl_frame in;
 	__u32 i;
 
 	build(s, &in);
@@ -1654,7 +1621,7 @@ static void test_lookups_inlined(void **state)
  */
 
 /* One timed run; checks the verdict. */
-static __u32 timed(int fd, const struct pkt *p, __u32 repeat, __u32 want, const char *what)
+static __u32 timed(int fd, const struct tl_frame *p, __u32 repeat, __u32 want, const char *what)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
 		    .repeat = repeat);
@@ -1674,7 +1641,7 @@ static __u32 timed(int fd, const struct pkt *p, __u32 repeat, __u32 want, const 
  * Median ns/packet of COST_ROUNDS runs of COST_REPEAT iterations; @reason (if not
  * __UDPLB_R_MAX) must have moved by exactly the number of iterations.
  */
-static void cost_n(const char *what, int fd, const struct pkt *p, __u32 want, __u32 reason,
+static void cost_n(const char *what, int fd, const struct tl_frame *p, __u32 want, __u32 reason,
 		   __u32 repeat)
 {
 	__u64 iterations = WARMUP + (__u64)COST_ROUNDS * repeat;
@@ -1706,7 +1673,7 @@ static void cost_n(const char *what, int fd, const struct pkt *p, __u32 want, __
 	printf("\n");
 }
 
-static void cost(const char *what, int fd, const struct pkt *p, __u32 want, __u32 reason)
+static void cost(const char *what, int fd, const struct tl_frame *p, __u32 want, __u32 reason)
 {
 	cost_n(what, fd, p, want, reason, COST_REPEAT);
 }
@@ -1718,7 +1685,7 @@ static void set_jump(const struct bpf_map *jmp, const struct bpf_program *target
 	update(jmp, 0, &fd);
 }
 
-static void front_mode(bool vary, bool restore, const struct pkt *orig)
+static void front_mode(bool vary, bool restore, const struct tl_frame *orig)
 {
 	fx.front->bss->vary_source = vary;
 	fx.front->bss->restore_ipip = restore;
@@ -1731,7 +1698,7 @@ static void cost_entry(const struct entry *ep)
 	const struct udplb_front *f = fx.front;
 	struct pkt_spec s_dsr = { .sport = 999 }, s_non = { .daddr = IP4(10, 9, 9, 9) };
 	struct pkt_spec s_ipip = { .daddr = VIP_ADDR(VIP_IPIP), .sport = 998 };
-	struct pkt dsr, non, ipip;
+	struct tl_frame dsr, non, ipip;
 	__u32 pass = want_retval(ep, V_PASS), fwd = want_retval(ep, V_TX);
 	int lb_fd = prog_fd(ep);
 	int front_fd = bpf_program__fd(ep->tc ? f->progs.front_tc : f->progs.front_xdp);

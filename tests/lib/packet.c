@@ -32,29 +32,62 @@ static void put16(__u8 *p, __u16 v)
 	p[1] = v & 0xff;
 }
 
-size_t tl_udp4_build(const struct tl_udp4 *s, void *buf, size_t len)
+/* Ethernet header (with a VLAN tag when asked); returns the offset of the L3 header. */
+static __u32 put_eth(const struct tl_udp4 *s, __u8 *d)
 {
-	size_t total = ETH_HLEN_ + IP_HLEN + UDP_HLEN + s->payload;
-	__u8 *f = buf, *ip = f + ETH_HLEN_, *udp = ip + IP_HLEN;
+	memcpy(d, s->dst_mac, 6);
+	memcpy(d + 6, s->src_mac, 6);
+	if (!s->vlan_tpid) {
+		put16(d + 12, s->ethertype ? s->ethertype : 0x0800);
+		return ETH_HLEN_;
+	}
+	put16(d + 12, s->vlan_tpid);
+	put16(d + 14, s->vlan_tci);
+	put16(d + 16, s->ethertype ? s->ethertype : 0x0800);
+	return ETH_HLEN_ + 4;
+}
 
-	if (len < total)
-		return 0;
-	memset(f, 0, total);
-	memcpy(f, s->dst_mac, 6);
-	memcpy(f + 6, s->src_mac, 6);
-	put16(f + 12, 0x0800);
-	ip[0] = 0x45;
-	put16(ip + 2, IP_HLEN + UDP_HLEN + s->payload);
-	memcpy(ip + 6, &s->frag_off, 2);
-	ip[8] = s->ttl ? s->ttl : 64;
-	ip[9] = IPPROTO_UDP;
+int tl_udp4_frame(const struct tl_udp4 *s, struct tl_frame *f)
+{
+	__u32 ihl = s->ihl ? s->ihl : 5, hlen = ihl < 5 ? IP_HLEN : ihl * 4, i;
+	__u8 *ip, *udp;
+
+	memset(f, 0, sizeof(*f));
+	f->l3 = put_eth(s, f->data);
+	f->ip_full = hlen + UDP_HLEN + s->payload;
+	if (f->l3 + f->ip_full > sizeof(f->data))
+		return -ENOSPC;
+	ip = f->data + f->l3;
+	ip[0] = (__u8)((s->version ? s->version : 4) << 4 | (ihl & 0xf));
+	ip[1] = s->tos;
+	put16(ip + 2, (__u16)((int)(hlen + UDP_HLEN + s->payload) + s->tot_delta));
+	put16(ip + 4, s->ip_id);
+	put16(ip + 6, s->frag_off);
+	ip[8] = s->set_ttl ? s->ttl : 64;
+	ip[9] = s->proto ? s->proto : IPPROTO_UDP;
 	memcpy(ip + 12, &s->saddr, 4);
 	memcpy(ip + 16, &s->daddr, 4);
-	put16(ip + 10, tl_csum16(ip, IP_HLEN));
+	for (i = IP_HLEN; i < hlen; i++)
+		ip[i] = 1; /* NOP options */
+	put16(ip + 10, tl_csum16(ip, hlen));
+	udp = ip + hlen;
 	memcpy(udp, &s->sport, 2);
 	memcpy(udp + 2, &s->dport, 2);
-	put16(udp + 4, UDP_HLEN + s->payload);
-	return total; /* UDP checksum 0: none (IPv4) */
+	put16(udp + 4, (__u16)((int)(UDP_HLEN + s->payload) + s->udp_delta));
+	for (i = 0; i < s->payload; i++)
+		udp[UDP_HLEN + i] = (__u8)(i * 7 + 3);
+	f->len = s->cut ? s->cut : f->l3 + f->ip_full; /* UDP checksum 0: none (IPv4) */
+	return 0;
+}
+
+size_t tl_udp4_build(const struct tl_udp4 *s, void *buf, size_t len)
+{
+	struct tl_frame f;
+
+	if (tl_udp4_frame(s, &f) || f.len > len)
+		return 0;
+	memcpy(buf, f.data, f.len);
+	return f.len;
 }
 
 struct udplb_flow tl_udp4_flow(const struct tl_udp4 *s)

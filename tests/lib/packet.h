@@ -16,18 +16,44 @@
 #define TL_IP4(a, b, c, d)                                                                         \
 	((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d)) /* host order */
 
-/* A UDP datagram in an Ethernet frame. Addresses and ports in network order. */
+/*
+ * A UDP datagram in an Ethernet frame. Addresses and ports in network order. The knobs below
+ * the first block make unusual or malformed frames; all zero gives a plain datagram.
+ */
 struct tl_udp4 {
 	__u8 dst_mac[6];
 	__u8 src_mac[6];
 	__be32 saddr, daddr;
 	__be16 sport, dport;
-	__u8 ttl;	 /* 0: 64 */
-	__u16 payload;	 /* payload bytes */
-	__be16 frag_off; /* flags and offset as on the wire */
+	__u16 payload; /* payload bytes (a fixed pattern) */
+
+	__u16 vlan_tpid; /* host order; 0: untagged */
+	__u16 vlan_tci;
+	__u16 ethertype; /* 0: ETH_P_IP */
+	__u8 version;	 /* 0: 4 */
+	__u8 ihl;	 /* 0: 5; more: NOP options */
+	__u8 proto;	 /* 0: UDP */
+	__u8 tos;
+	bool set_ttl; /* else TTL 64 */
+	__u8 ttl;
+	__u16 frag_off; /* host order: flags and offset */
+	__u16 ip_id;	/* host order */
+	int tot_delta;	/* added to the IPv4 total length */
+	int udp_delta;	/* added to the UDP length */
+	__u16 cut;	/* truncate the frame to this many bytes, 0: no */
 };
 
-/* Frame for @s into @buf; returns its length, or 0 when @len is too small. */
+/* A built frame and where its parts are. */
+struct tl_frame {
+	__u8 data[256];
+	__u32 len;
+	__u32 l3;      /* offset of the IPv4 header */
+	__u32 ip_full; /* bytes of the IPv4 packet as built (before a cut) */
+};
+
+/* Build @s into @f; -ENOSPC when it does not fit. */
+int tl_udp4_frame(const struct tl_udp4 *s, struct tl_frame *f);
+/* Frame for @s into @buf; returns its length, or 0 when it does not fit in @len. */
 size_t tl_udp4_build(const struct tl_udp4 *s, void *buf, size_t len);
 /* The flow the data plane hashes for @s. */
 struct udplb_flow tl_udp4_flow(const struct tl_udp4 *s);
