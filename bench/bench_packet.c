@@ -304,16 +304,10 @@ void frame_other(struct frame *f)
 /* The backend udplb's live tables give the flow of IPv4 header @ip: the flow simulator's. */
 static int predict(const __u8 *ip, __u32 *id, struct udplb_backend *be)
 {
+	struct udplb_flow flow = tl_ip4_flow(ip);
 	struct lb_sim_result r;
-	struct udplb_flow flow;
 	int e;
 
-	memset(&flow, 0, sizeof(flow));
-	memcpy(&flow.saddr, ip + 12, 4);
-	memcpy(&flow.daddr, ip + 16, 4);
-	memcpy(&flow.sport, ip + 20, 2);
-	memcpy(&flow.dport, ip + 22, 2);
-	flow.proto = IPPROTO_UDP;
 	e = lb_sim_flow(fx.sim, &flow, fx.hash_seed, &r);
 	if (e)
 		return e;
@@ -326,15 +320,9 @@ static int predict(const __u8 *ip, __u32 *id, struct udplb_backend *be)
 static int ct_holds(bool room, const __u8 *ip, __u32 id)
 {
 	struct udplb *lb = room ? fx.lb_room : fx.lb;
-	struct udplb_flow flow;
+	struct udplb_flow flow = tl_ip4_flow(ip);
 	struct udplb_ct ct;
 
-	memset(&flow, 0, sizeof(flow));
-	memcpy(&flow.saddr, ip + 12, 4);
-	memcpy(&flow.daddr, ip + 16, 4);
-	memcpy(&flow.sport, ip + 20, 2);
-	memcpy(&flow.dport, ip + 22, 2);
-	flow.proto = IPPROTO_UDP;
 	if (bpf_map_lookup_elem(bpf_map__fd(lb->maps.conntrack), &flow, &ct))
 		return -errno;
 	return ct.backend_id == id ? 0 : -EBADMSG;

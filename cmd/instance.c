@@ -84,25 +84,27 @@ static void print_err(int ret, const struct lb_err *err)
 		cli_err("%s", strerror(-ret));
 }
 
+/* The library's error line, when @ret is an error; returns @ret. */
+static int report(int ret, const struct lb_err *err)
+{
+	if (ret)
+		print_err(ret, err);
+	return ret;
+}
+
 /* Commands other than load: pins can only be where bpffs is. */
 int cli_check_bpffs(void)
 {
 	struct lb_err err = {};
-	int ret = lb_bpffs_check(&err);
 
-	if (ret)
-		print_err(ret, &err);
-	return ret;
+	return report(lb_bpffs_check(&err), &err);
 }
 
 int cli_ensure_bpffs(void)
 {
 	struct lb_err err = {};
-	int ret = lb_bpffs_mount(&err);
 
-	if (ret)
-		print_err(ret, &err);
-	return ret;
+	return report(lb_bpffs_mount(&err), &err);
 }
 
 int cli_pin_dir(struct cli_ctx *ctx, const char *dev)

@@ -147,6 +147,17 @@ static struct lb_vip *find_vip_or_fail(const struct lb_state *s, const struct ud
 	return v;
 }
 
+/* The start of every change to a VIP or its backends: arguments given, the VIP known. */
+static int vip_to_change(struct lb_state *s, const struct udplb_vip_key *key, bool given,
+			 const char *what, struct lb_vip **v, struct lb_err *err)
+{
+	lb_err_clear(err);
+	if (!s || !key || !given)
+		return lb_fail(err, -EINVAL, "no %s given", what);
+	*v = find_vip_or_fail(s, key, err);
+	return *v ? 0 : -ENOENT;
+}
+
 static int check_ring_space(const struct lb_state *s, const struct lb_vip *old,
 			    const struct lb_vip *v, struct lb_err *err)
 {
@@ -206,12 +217,9 @@ int lb_vip_set(struct lb_state *s, const struct lb_vip *vip, struct lb_err *err)
 	struct lb_vip *cur, v;
 	int ret;
 
-	lb_err_clear(err);
-	if (!s || !vip)
-		return lb_fail(err, -EINVAL, "no VIP given");
-	cur = find_vip_or_fail(s, &vip->key, err);
-	if (!cur)
-		return -ENOENT;
+	ret = vip_to_change(s, vip ? &vip->key : NULL, true, "VIP", &cur, err);
+	if (ret)
+		return ret;
 	v = *cur;
 	v.fwd = vip->fwd;
 	v.hash_mode = vip->hash_mode;
@@ -235,13 +243,11 @@ int lb_vip_del(struct lb_state *s, const struct udplb_vip_key *key, struct lb_er
 {
 	struct lb_vip *v;
 	__u32 pos;
+	int ret;
 
-	lb_err_clear(err);
-	if (!s || !key)
-		return lb_fail(err, -EINVAL, "no VIP given");
-	v = find_vip_or_fail(s, key, err);
-	if (!v)
-		return -ENOENT;
+	ret = vip_to_change(s, key, true, "VIP", &v, err);
+	if (ret)
+		return ret;
 	pos = v - s->vips;
 	free(v->backends);
 	memmove(&s->vips[pos], &s->vips[pos + 1], (s->nr_vips - pos - 1) * sizeof(*s->vips));
@@ -274,12 +280,9 @@ int lb_backend_add(struct lb_state *s, const struct udplb_vip_key *vip, const st
 	__u32 pos;
 	int ret;
 
-	lb_err_clear(err);
-	if (!s || !vip || !b)
-		return lb_fail(err, -EINVAL, "no backend given");
-	v = find_vip_or_fail(s, vip, err);
-	if (!v)
-		return -ENOENT;
+	ret = vip_to_change(s, vip, b != NULL, "backend", &v, err);
+	if (ret)
+		return ret;
 	nb = norm_backend(v, b);
 	ret = lb_check_backend(v, &nb, err);
 	if (ret)
@@ -327,12 +330,9 @@ int lb_backend_set(struct lb_state *s, const struct udplb_vip_key *vip, const st
 	struct lb_vip *v;
 	int ret;
 
-	lb_err_clear(err);
-	if (!s || !vip || !b)
-		return lb_fail(err, -EINVAL, "no backend given");
-	v = find_vip_or_fail(s, vip, err);
-	if (!v)
-		return -ENOENT;
+	ret = vip_to_change(s, vip, b != NULL, "backend", &v, err);
+	if (ret)
+		return ret;
 	nb = norm_backend(v, b);
 	cur = find_backend_or_fail(v, nb.addr, nb.port, err);
 	if (!cur)
@@ -350,13 +350,11 @@ int lb_backend_del(struct lb_state *s, const struct udplb_vip_key *vip, __be32 a
 	struct lb_backend *b;
 	struct lb_vip *v;
 	__u32 pos;
+	int ret;
 
-	lb_err_clear(err);
-	if (!s || !vip)
-		return lb_fail(err, -EINVAL, "no backend given");
-	v = find_vip_or_fail(s, vip, err);
-	if (!v)
-		return -ENOENT;
+	ret = vip_to_change(s, vip, true, "backend", &v, err);
+	if (ret)
+		return ret;
 	b = find_backend_or_fail(v, addr, port, err);
 	if (!b)
 		return -ENOENT;

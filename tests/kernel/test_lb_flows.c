@@ -399,6 +399,18 @@ static int ring_choice(struct lbt *t, __u32 batch, __u32 i)
  * Conntrack
  */
 
+/* A test's start: udplb in a private namespace, the DSR VIP with backends 1..@n committed. */
+static void start_dsr(struct lbt *t, struct lb_state *s, __u32 n)
+{
+	ktest_begin();
+	enter_netns();
+	load_udplb(t);
+	lb_state_init(s);
+	add_vip(s, VIP_ADDR, UDPLB_FWD_DSR, 0);
+	add_backends(s, 1, n);
+	lbt_commit(t, s);
+}
+
 static void test_conntrack(void **state)
 {
 	static int be_of[NR_FLOWS];
@@ -411,13 +423,7 @@ static void test_conntrack(void **state)
 	int got;
 
 	(void)state;
-	ktest_begin();
-	enter_netns();
-	load_udplb(&t);
-	lb_state_init(&s);
-	add_vip(&s, VIP_ADDR, UDPLB_FWD_DSR, 0);
-	add_backends(&s, 1, 6);
-	lbt_commit(&t, &s);
+	start_dsr(&t, &s, 6);
 
 	/* New flows: each goes where the control plane's tables say. */
 	for (i = 0; i < NR_FLOWS; i++) {
@@ -524,13 +530,7 @@ static void test_draining(void **state)
 	int got;
 
 	(void)state;
-	ktest_begin();
-	enter_netns();
-	load_udplb(&t);
-	lb_state_init(&s);
-	add_vip(&s, VIP_ADDR, UDPLB_FWD_DSR, 0);
-	add_backends(&s, 1, 4);
-	lbt_commit(&t, &s);
+	start_dsr(&t, &s, 4);
 	for (i = 0; i < NR_FLOWS; i++) {
 		be_of[i] = send_flow(&t, 0, i, &o);
 		assert_true(be_of[i] >= 1 && be_of[i] <= 4);

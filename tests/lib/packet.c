@@ -103,6 +103,19 @@ struct udplb_flow tl_udp4_flow(const struct tl_udp4 *s)
 	return f;
 }
 
+struct udplb_flow tl_ip4_flow(const __u8 *ip)
+{
+	struct udplb_flow f;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(&f.saddr, ip + 12, 4);
+	memcpy(&f.daddr, ip + 16, 4);
+	memcpy(&f.sport, ip + IP_HLEN, 2);
+	memcpy(&f.dport, ip + IP_HLEN + 2, 2);
+	f.proto = IPPROTO_UDP;
+	return f;
+}
+
 int tl_out_parse(const void *frame, size_t len, struct tl_out *o)
 {
 	const __u8 *f = frame, *ip = f + ETH_HLEN_;

@@ -57,6 +57,8 @@ int tl_udp4_frame(const struct tl_udp4 *s, struct tl_frame *f);
 size_t tl_udp4_build(const struct tl_udp4 *s, void *buf, size_t len);
 /* The flow the data plane hashes for @s. */
 struct udplb_flow tl_udp4_flow(const struct tl_udp4 *s);
+/* The flow of the UDP datagram whose IPv4 header (without options) is at @ip. */
+struct udplb_flow tl_ip4_flow(const __u8 *ip);
 /* Internet checksum of @len bytes (0 over a header whose checksum is right). */
 __u16 tl_csum16(const void *p, size_t len);
 
