@@ -22,7 +22,8 @@
  *   test_conntrack_*         stickiness, stale entries, draining, both entry points
  *   test_lookups_inlined     the translated code makes no ARRAY/PERCPU_ARRAY lookup call and
  *                            reads no clock; a naive program is the decoder's negative control
- *   test_cost_per_packet     ns/packet, printed, not asserted
+ *   (the cost per packet is measured by make bench, table 4: a test asserts, the bench
+ *   measures)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,9 +61,6 @@
 #include "udplb_front.skel.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define COST_REPEAT 1000000
-#define COST_ROUNDS 3
 
 /* Host-order IPv4 address a.b.c.d. */
 #define IP4(a, b, c, d) (((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (__u32)(d))
@@ -1616,146 +1614,13 @@ static void test_lookups_inlined(void **state)
 	       "conntrack are calls, no clock, no subprogram\n");
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Cost (printed, not asserted: timing depends on the machine and its load)
- */
-
-/* One timed run; checks the verdict. */
-static __u32 timed(int fd, const struct tl_frame *p, __u32 repeat, __u32 want, const char *what)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
-		    .repeat = repeat);
-
-	if (bpf_prog_test_run_opts(fd, &opts))
-		fail_msg("%s: %s: bpf_prog_test_run_opts: %s", ktest_name(), what, strerror(errno));
-	if (opts.retval != want)
-		fail_msg("%s: %s: verdict %u, expected %u", ktest_name(), what, opts.retval, want);
-	return opts.duration;
-}
-
-#define WARMUP 1000
-/* New flows that fit in an empty conntrack: no LRU eviction. */
-#define CT_FILL_REPEAT ((UDPLB_CT_ENTRIES / 2 - WARMUP) / COST_ROUNDS)
-
-/*
- * Median ns/packet of COST_ROUNDS runs of COST_REPEAT iterations; @reason (if not
- * __UDPLB_R_MAX) must have moved by exactly the number of iterations.
- */
-static void cost_n(const char *what, int fd, const struct tl_frame *p, __u32 want, __u32 reason,
-		   __u32 repeat)
-{
-	__u64 iterations = WARMUP + (__u64)COST_ROUNDS * repeat;
-	struct counters before, after;
-	__u32 ns[COST_ROUNDS];
-	int i;
-
-	if (reason != __UDPLB_R_MAX)
-		read_counters(&before);
-	timed(fd, p, WARMUP, want, what);
-	for (i = 0; i < COST_ROUNDS; i++)
-		ns[i] = timed(fd, p, repeat, want, what);
-	ktest_sort_u32(ns, COST_ROUNDS);
-	printf("    %-44s %4u ns/pkt (min %u, max %u)", what, ns[COST_ROUNDS / 2], ns[0],
-	       ns[COST_ROUNDS - 1]);
-	if (reason != __UDPLB_R_MAX) {
-		__u64 moved;
-
-		read_counters(&after);
-		moved = after.reasons[reason] - before.reasons[reason];
-		printf("  %s +%llu", reason_name(reason), (unsigned long long)moved);
-		if (moved != iterations)
-			fail_msg("%s: %s: reasons[%s] moved by %llu over %llu iterations",
-				 ktest_name(), what, reason_name(reason), (unsigned long long)moved,
-				 (unsigned long long)iterations);
-		if (after.reasons[UDPLB_R_ERROR] != before.reasons[UDPLB_R_ERROR])
-			fail_msg("%s: %s: helper errors during the run", ktest_name(), what);
-	}
-	printf("\n");
-}
-
-static void cost(const char *what, int fd, const struct tl_frame *p, __u32 want, __u32 reason)
-{
-	cost_n(what, fd, p, want, reason, COST_REPEAT);
-}
-
-static void set_jump(const struct bpf_map *jmp, const struct bpf_program *target)
-{
-	__u32 fd = bpf_program__fd(target);
-
-	update(jmp, 0, &fd);
-}
-
-static void front_mode(bool vary, bool restore, const struct tl_frame *orig)
-{
-	fx.front->bss->vary_source = vary;
-	fx.front->bss->restore_ipip = restore;
-	fx.front->bss->src_base = IP4(11, 0, 0, 0);
-	memcpy(fx.front->bss->orig_eth, orig->data, ETH_HLEN);
-}
-
-static void cost_entry(const struct entry *ep)
-{
-	const struct udplb_front *f = fx.front;
-	struct pkt_spec s_dsr = { .sport = 999 }, s_non = { .daddr = IP4(10, 9, 9, 9) };
-	struct pkt_spec s_ipip = { .daddr = VIP_ADDR(VIP_IPIP), .sport = 998 };
-	struct tl_frame dsr, non, ipip;
-	__u32 pass = want_retval(ep, V_PASS), fwd = want_retval(ep, V_TX);
-	int lb_fd = prog_fd(ep);
-	int front_fd = bpf_program__fd(ep->tc ? f->progs.front_tc : f->progs.front_xdp);
-	const struct bpf_map *jmp = ep->tc ? f->maps.jmp_tc : f->maps.jmp_xdp;
-	const struct bpf_program *pass_prog = ep->tc ? f->progs.pass_tc : f->progs.pass_xdp;
-	const struct bpf_program *lb_prog = ep->tc ? fx.lb->progs.udplb_tc : fx.lb->progs.udplb_xdp;
-
-	build(&s_dsr, &dsr);
-	build(&s_non, &non);
-	build(&s_ipip, &ipip);
-	assert_int_equal(dsr.len, 64);
-	printf("  %s, 64-byte UDP (ipip: 64 in, 84 out), kernel-reported median ns/pkt of %d x %d "
-	       "runs:\n",
-	       ep->tc ? "tc (skb)" : "XDP", COST_ROUNDS, COST_REPEAT);
-	cost(ep->tc ? "baseline: TC_ACT_OK program" : "baseline: XDP_PASS program",
-	     bpf_program__fd(pass_prog), &dsr, pass, __UDPLB_R_MAX);
-	cost("udplb: non-VIP UDP", lb_fd, &non, pass, UDPLB_R_NOT_VIP);
-	ct_clear();
-	timed(lb_fd, &dsr, 1, fwd, "ct-hit: first packet");
-	cost("udplb: dsr, conntrack hit", lb_fd, &dsr, fwd, UDPLB_R_CT_HIT);
-
-	/* Through the front program: its own cost first (tail call into a trivial program). */
-	set_jump(jmp, pass_prog);
-	front_mode(true, false, &dsr);
-	cost("front (new source each time) -> trivial", front_fd, &dsr, pass, __UDPLB_R_MAX);
-	set_jump(jmp, lb_prog);
-	ct_clear();
-	cost_n("front -> udplb: dsr, new flow, ct filling", front_fd, &dsr, fwd, UDPLB_R_CT_NEW,
-	       CT_FILL_REPEAT);
-	cost("front -> udplb: dsr, new flow, ct full", front_fd, &dsr, fwd, UDPLB_R_CT_NEW);
-	front_mode(false, true, &ipip);
-	ct_clear();
-	timed(front_fd, &ipip, 1, fwd, "ipip: first packet");
-	cost("front (restores) -> udplb: ipip, ct hit", front_fd, &ipip, fwd, UDPLB_R_CT_HIT);
-	front_mode(true, true, &ipip);
-	cost("front (restores, new src) -> udplb: ipip, new", front_fd, &ipip, fwd, UDPLB_R_CT_NEW);
-}
-
-static void test_cost_per_packet(void **state)
-{
-	(void)state;
-	ktest_begin();
-	enter_netns();
-	fx_setup();
-	ktest_pin_cpu();
-	cost_entry(&ep_xdp);
-	cost_entry(&ep_tc);
-}
-
 /* An optional argument selects tests by pattern (cmocka_set_test_filter), e.g. "*conntrack*". */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		KTEST(test_packets_xdp),      KTEST(test_packets_tc),
 		KTEST(test_conntrack_sticky), KTEST(test_conntrack_stale),
-		KTEST(test_lookups_inlined),  KTEST(test_cost_per_packet),
-		KTEST(test_neigh_lookup),
+		KTEST(test_lookups_inlined),  KTEST(test_neigh_lookup),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
