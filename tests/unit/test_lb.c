@@ -393,6 +393,53 @@ static void test_model(void **state)
 	lb_state_free(&s); /* twice is fine */
 }
 
+/* VIPs lb_vip_add() refuses (-EINVAL), each with a word its error line must contain. */
+struct bad_vip {
+	__u32 addr; /* host order */
+	__u16 port;
+	__u32 ring;
+	__u8 proto, fwd, hash;
+	__u16 flags;
+	const char *msg;
+};
+
+#define HOST_IP(a, b, c, d) ((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
+#define VIP2 HOST_IP(10, 0, 0, 2)
+
+static const struct bad_vip bad_vips[] = {
+	{ VIP2, 53, 65536, 0, 0, 0, 0, "prime" },
+	{ VIP2, 53, 1, 0, 0, 0, 0, "prime" },
+	{ VIP2, 53, 1114141, 0, 0, 0, 0, "ring" }, /* a prime larger than the ring map */
+	{ VIP2, 0, 7, 0, 0, 0, 0, "port 0" },
+	{ 0, 53, 7, 0, 0, 0, 0, "address" },
+	{ HOST_IP(127, 0, 0, 53), 53, 7, 0, 0, 0, 0, "address" },
+	{ HOST_IP(0, 0, 0, 1), 53, 7, 0, 0, 0, 0, "address" },
+	{ HOST_IP(239, 1, 1, 1), 53, 7, 0, 0, 0, 0, "address" },
+	{ HOST_IP(255, 255, 255, 255), 53, 7, 0, 0, 0, 0, "address" },
+	{ VIP2, 53, 7, IPPROTO_TCP, 0, 0, 0, "UDP" },
+	{ VIP2, 53, 7, 0, 9, 0, 0, "forwarding" },
+	{ VIP2, 53, 7, 0, 0, 9, 0, "hash" },
+	{ VIP2, 53, 7, 0, 0, 0, 0x80, "flags" },
+};
+
+/* Backends lb_backend_add() refuses (-EINVAL). */
+struct bad_backend {
+	__u32 addr; /* host order */
+	__u16 weight;
+	__u8 state;
+	const char *msg;
+};
+
+static const struct bad_backend bad_backends[] = {
+	{ HOST_IP(10, 1, 0, 2), 0, UDPLB_BACKEND_ACTIVE, "weight" },
+	{ HOST_IP(10, 1, 0, 2), 1, 7, "state" },
+	{ 0, 1, UDPLB_BACKEND_ACTIVE, "address" },
+	{ HOST_IP(224, 0, 0, 1), 1, UDPLB_BACKEND_ACTIVE, "address" },
+	{ HOST_IP(127, 0, 0, 1), 1, UDPLB_BACKEND_ACTIVE, "address" },
+	{ HOST_IP(0, 1, 2, 3), 1, UDPLB_BACKEND_ACTIVE, "address" },
+	{ HOST_IP(255, 255, 255, 255), 1, UDPLB_BACKEND_ACTIVE, "address" },
+};
+
 static void test_model_errors(void **state)
 {
 	struct udplb_vip_key k = vkey(IP(10, 0, 0, 1), 53), unknown = vkey(IP(10, 0, 0, 99), 53);
@@ -430,21 +477,13 @@ static void test_model_errors(void **state)
 	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "port 54");
 	assert_one_line(&err, "53");
 
-	/* Bad backend values. */
-	b = be_conf(IP(10, 1, 0, 2), 53, 0, UDPLB_BACKEND_ACTIVE, -1);
-	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "weight");
-	b = be_conf(IP(10, 1, 0, 2), 53, 1, 7, -1);
-	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "state");
-	b = be_conf(0, 53, 1, UDPLB_BACKEND_ACTIVE, -1);
-	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
-	b = be_conf(IP(224, 0, 0, 1), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
-	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
-	b = be_conf(IP(127, 0, 0, 1), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
-	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
-	b = be_conf(IP(0, 1, 2, 3), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
-	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
-	b = be_conf(IP(255, 255, 255, 255), 53, 1, UDPLB_BACKEND_ACTIVE, -1);
-	assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, "address");
+	/* Bad backend values (bad_backends[]). */
+	for (i = 0; i < UT_ARRAY_SIZE(bad_backends); i++) {
+		const struct bad_backend *c = &bad_backends[i];
+
+		b = be_conf(htonl(c->addr), 53, c->weight, c->state, -1);
+		assert_lb_err(lb_backend_add(&s, &k, &b, &err), -EINVAL, err, c->msg);
+	}
 
 	/* Next-hop MACs: one station, never a group or all zeros (dsr would flood the segment). */
 	b = be_conf(IP(10, 1, 0, 2), 53, 1, UDPLB_BACKEND_ACTIVE, 1);
@@ -458,37 +497,18 @@ static void test_model_errors(void **state)
 	ut_ok(lb_backend_add(&s, &k, &b, &err));
 	ut_ok(lb_backend_del(&s, &k, b.addr, 0, &err));
 
-	/* Bad VIP values. */
-	v = vip_conf(IP(10, 0, 0, 2), 53, 65536);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "prime");
-	v = vip_conf(IP(10, 0, 0, 2), 53, 1);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "prime");
-	v = vip_conf(IP(10, 0, 0, 2), 53, 1114141); /* a prime larger than the ring map */
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "ring");
-	v = vip_conf(IP(10, 0, 0, 2), 0, 7);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "port 0");
-	v = vip_conf(0, 53, 7);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
-	v = vip_conf(IP(127, 0, 0, 53), 53, 7);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
-	v = vip_conf(IP(0, 0, 0, 1), 53, 7);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
-	v = vip_conf(IP(239, 1, 1, 1), 53, 7);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
-	v = vip_conf(IP(255, 255, 255, 255), 53, 7);
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "address");
-	v = vip_conf(IP(10, 0, 0, 2), 53, 7);
-	v.key.proto = IPPROTO_TCP;
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "UDP");
-	v = vip_conf(IP(10, 0, 0, 2), 53, 7);
-	v.fwd = 9;
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "forwarding");
-	v = vip_conf(IP(10, 0, 0, 2), 53, 7);
-	v.hash_mode = 9;
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "hash");
-	v = vip_conf(IP(10, 0, 0, 2), 53, 7);
-	v.flags = 0x80;
-	assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, "flags");
+	/* Bad VIP values (bad_vips[]). */
+	for (i = 0; i < UT_ARRAY_SIZE(bad_vips); i++) {
+		const struct bad_vip *c = &bad_vips[i];
+
+		v = vip_conf(htonl(c->addr), c->port, c->ring);
+		if (c->proto)
+			v.key.proto = c->proto;
+		v.fwd = c->fwd;
+		v.hash_mode = c->hash;
+		v.flags = c->flags;
+		assert_lb_err(lb_vip_add(&s, &v, &err), -EINVAL, err, c->msg);
+	}
 	v = vip_conf(IP(10, 0, 0, 1), 53, 8);
 	assert_lb_err(lb_vip_set(&s, &v, &err), -EINVAL, err, "prime");
 
