@@ -54,10 +54,15 @@ LIB_SO := $(BUILD)/libabmap.so.$(VERSION)
 LIB_A := $(BUILD)/libabmap.a
 LIB_PC := $(BUILD)/abmap.pc
 
-# udplb's control plane: the core (unit-tested, linked into tests) and the CLI around it
-CORE_SRCS := $(wildcard cmd/lb.c cmd/maglev.c)
-CORE_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CORE_SRCS))
-CLI_SRCS := $(filter-out $(CORE_SRCS),$(sort $(wildcard cmd/*.c)))
+# udplb's control plane: the library (lib/udplb, static, internal) that the CLI (cmd/), the tests
+# and the bench link, and the shared test code (tests/lib: fixture, packets, assertions)
+UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c))
+UDPLB_LIB_OBJS := $(patsubst lib/udplb/%.c,$(BUILD)/lib/udplb/%.o,$(UDPLB_LIB_SRCS))
+UDPLB_LIB := $(BUILD)/libudplb.a
+UDPLB_LIB_LIBS := -lbpf -lelf -lz -lmnl -lpthread
+UDPLB_CFLAGS := -Ilib/udplb -Ibpf
+TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+CLI_SRCS := $(sort $(wildcard cmd/*.c))
 CLI_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CLI_SRCS))
 UDPLB_BIN := $(if $(CLI_SRCS),$(BUILD)/udplb)
 
@@ -152,38 +157,48 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $@)))) > $@
 
-$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) include/*.h bpf/*.h
+$(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h include/*.h bpf/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -I$(BUILD)/bpf -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -c $< -o $@
+
+$(UDPLB_LIB): $(UDPLB_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) lib/udplb/*.h include/*.h bpf/*.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
 
 # The CLI embeds the BPF object (skeleton): its objects wait for the skeleton.
 $(CLI_OBJS): $(BUILD)/bpf/udplb.skel.h
 
-$(UDPLB_BIN): $(CLI_OBJS) $(CORE_OBJS) $(LIB_A)
+$(UDPLB_BIN): $(CLI_OBJS) $(UDPLB_LIB) $(LIB_A)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CLI_OBJS) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lbpf -lelf -lz -lpthread -o $@
+	$(Q)$(CC) $(CLI_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) -o $@
 
 $(CONF_BINS): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(CORE_OBJS) $(LIB_A) include/*.h
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(UDPLB_LIB) $(LIB_A) include/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/conformance -Icmd -Ibpf $< \
-		$(filter $(CONF_SRCS),$^) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) \
-		-lm -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/conformance $(UDPLB_CFLAGS) $< \
+		$(filter $(CONF_SRCS),$^) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) -lcmocka \
+		$(UDPLB_LIB_LIBS) -lm -o $@
 
 # Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)
 $(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,\
 	$(filter tests/kernel/udplb_%,$(KTEST_BPF))): bpf/udplb.bpf.c
 
 $(BUILD)/tests/kernel/%: tests/kernel/%.c $(KTEST_HELPERS) tests/kernel/*.h $(KTEST_SKELS) \
-		$(UDPLB_SKEL) $(CORE_OBJS) $(LIB_A)
+		$(TESTLIB_SRCS) $(wildcard tests/lib/*.h) $(UDPLB_SKEL) $(UDPLB_LIB) $(LIB_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -Itests/conformance -I$(BUILD)/tests/kernel -Icmd \
-		-Ibpf -I$(BUILD)/bpf $< $(filter $(CONF_SRCS),$^) $(KTEST_HELPERS) $(CORE_OBJS) \
-		$(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -Itests/lib -Itests/conformance \
+		-I$(BUILD)/tests/kernel $(UDPLB_CFLAGS) -I$(BUILD)/bpf $< $(filter $(CONF_SRCS),$^) \
+		$(KTEST_HELPERS) $(TESTLIB_SRCS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) -lcmocka \
+		$(UDPLB_LIB_LIBS) -o $@
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c
 	$(call msg,CC,$@)
@@ -195,11 +210,13 @@ $(BUILD)/examples/%: examples/%.c $(EXAMPLE_SKELS) $(LIB_A)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/examples $< $(LIB_A) $(ALL_LDFLAGS) $(LIB_LIBS) -o $@
 
-$(BENCH_BIN): $(BENCH_SRCS) bench/*.h $(BENCH_SKELS) $(UDPLB_SKEL) $(CORE_OBJS) $(LIB_A)
+$(BENCH_BIN): $(BENCH_SRCS) bench/*.h $(BENCH_SKELS) $(UDPLB_SKEL) $(TESTLIB_SRCS) \
+		$(wildcard tests/lib/*.h) $(UDPLB_LIB) $(LIB_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -I$(BUILD)/bpf -I$(BUILD)/bench $(BENCH_SRCS) \
-		$(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lbpf -lelf -lz -lpthread -lm -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -Itests/lib -I$(BUILD)/bpf -I$(BUILD)/bench \
+		$(BENCH_SRCS) $(TESTLIB_SRCS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) \
+		-lm -o $@
 
 $(BENCH_SMOKE): $(BENCH_BIN)
 	$(Q)ln -sf bench $@

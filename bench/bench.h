@@ -24,6 +24,8 @@
 #include "abmap.h"
 #include "lb.h"
 
+struct lb_sim;
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---------------------------------------------------------------------------------------------
@@ -155,6 +157,7 @@ struct lbfx {
 	__u32 room_entries;
 	struct bench_progs *bp;
 	struct lb_maps maps;
+	struct lb_sim *sim; /* of the committed tables: what each flow should get */
 	struct udplb_vip_key dsr_key, ipip_key; /* network order */
 	__u32 hash_seed;
 	__be32 ipip_src;
@@ -188,6 +191,7 @@ struct table *bench_flip(void);	       /* 3 */
 struct table *bench_packet(void);      /* 4 */
 struct table *bench_maglev(void);      /* 5 */
 struct table *bench_memory(void);      /* 6 */
+struct table *bench_apply(void);       /* 7 */
 
 /* Child process of the memory row (bench --rss-child MODE): prints "key value" lines. */
 int bench_rss_child(const char *mode);

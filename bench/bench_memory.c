@@ -13,7 +13,7 @@
  *          the 64 Maglev tables (M = 65,537) a commit of it computes. 64,000 backends exceed
  *          what udplb's maps hold (UDPLB_MAX_BACKENDS, 17 default rings), so this state is built
  *          directly, not through lb_backend_add(), and cannot be committed;
- *   live   a controller process at the data plane's limits: udplb loaded, lb_maps_open(), 16
+ *   live   a controller process at the data plane's limits: udplb loaded, lb_maps_open_obj(), 16
  *          VIPs x 256 backends (4,096) committed with lb_commit(). RssFile counts the pages of
  *          the mmapped A/B maps libabmap has touched.
  */
@@ -175,7 +175,6 @@ static int child_live(void)
 {
 	struct abmap_group_opts go;
 	struct lb_commit_opts co;
-	struct lb_map_fds fds;
 	struct udplb *lb;
 	struct lb_maps maps;
 	struct lb_state s;
@@ -190,21 +189,11 @@ static int child_live(void)
 	if (!lb)
 		return -errno;
 	print_rss("loaded");
-	memset(&fds, 0, sizeof(fds));
-	fds.ptr = bpf_map__fd(lb->maps.udplb_ptr);
-	fds.vips[0] = bpf_map__fd(lb->maps.vips_a);
-	fds.vips[1] = bpf_map__fd(lb->maps.vips_b);
-	fds.vip_filter[0] = bpf_map__fd(lb->maps.vip_filter_a);
-	fds.vip_filter[1] = bpf_map__fd(lb->maps.vip_filter_b);
-	fds.backends[0] = bpf_map__fd(lb->maps.backends_a);
-	fds.backends[1] = bpf_map__fd(lb->maps.backends_b);
-	fds.ring[0] = bpf_map__fd(lb->maps.ring_a);
-	fds.ring[1] = bpf_map__fd(lb->maps.ring_b);
 	memset(&go, 0, sizeof(go));
 	go.sz = sizeof(go);
 	go.lock_dir = lock_dir;
 	go.lock_timeout_ms = 10000;
-	e = lb_maps_open(&maps, &fds, &go);
+	e = lb_maps_open_obj(&maps, lb->obj, &go);
 	if (e)
 		goto out_lb;
 	lb_state_init(&s);

@@ -6,7 +6,7 @@
  *
  * The fixture loads udplb (skeleton "udplb") and the bench's programs (bench_progs.bpf.c, whose
  * lb_ptr reuses udplb's pointer map), and configures udplb through its control plane
- * (lb_maps_open() + lb_commit()): a DSR VIP and an IP-in-IP VIP with FX_BACKENDS backends each,
+ * (lb_maps_open_obj() + lb_commit()): a DSR VIP and an IP-in-IP VIP with FX_BACKENDS backends each,
  * MACs stored (no bpf_fib_lookup()), Maglev rings of 65,537 slots. The process is in a private
  * network namespace (bench.c), so test runs use its loopback device.
  *
@@ -32,6 +32,8 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "lb_sim.h"
+#include "packet.h"
 #include "udplb_shared.h"
 #include "udplb.skel.h"
 #include "bench_progs.skel.h"
@@ -164,7 +166,6 @@ int lbfx_setup(char *err, size_t len)
 	struct lb_commit_opts co;
 	struct abmap_group_opts go;
 	struct udplb_config conf;
-	struct lb_map_fds fds;
 	struct lb_state s;
 	struct lb_err le;
 	__u32 zero = 0;
@@ -201,20 +202,10 @@ int lbfx_setup(char *err, size_t len)
 		goto fail;
 	}
 
-	memset(&fds, 0, sizeof(fds));
-	fds.ptr = bpf_map__fd(fx.lb->maps.udplb_ptr);
-	fds.vips[0] = bpf_map__fd(fx.lb->maps.vips_a);
-	fds.vips[1] = bpf_map__fd(fx.lb->maps.vips_b);
-	fds.vip_filter[0] = bpf_map__fd(fx.lb->maps.vip_filter_a);
-	fds.vip_filter[1] = bpf_map__fd(fx.lb->maps.vip_filter_b);
-	fds.backends[0] = bpf_map__fd(fx.lb->maps.backends_a);
-	fds.backends[1] = bpf_map__fd(fx.lb->maps.backends_b);
-	fds.ring[0] = bpf_map__fd(fx.lb->maps.ring_a);
-	fds.ring[1] = bpf_map__fd(fx.lb->maps.ring_b);
 	bench_group_opts(&go);
-	e = lb_maps_open(&fx.maps, &fds, &go);
+	e = lb_maps_open_obj(&fx.maps, fx.lb->obj, &go);
 	if (e) {
-		snprintf(err, len, "lb_maps_open: %s", strerror(-e));
+		snprintf(err, len, "lb_maps_open_obj: %s", strerror(-e));
 		goto fail;
 	}
 
@@ -230,6 +221,8 @@ int lbfx_setup(char *err, size_t len)
 			le = co.err;
 	}
 	lb_state_free(&s);
+	if (!e)
+		e = lb_sim_from_maps(&fx.maps, &fx.sim, &le);
 	if (e) {
 		snprintf(err, len, "configuring udplb: %s (%s)", strerror(e < 0 ? -e : e), le.msg);
 		goto fail;
@@ -260,6 +253,7 @@ fail:
 
 void lbfx_teardown(void)
 {
+	lb_sim_free(fx.sim);
 	lb_maps_close(&fx.maps);
 	bench_progs__destroy(fx.bp);
 	udplb__destroy(fx.lb_room);
@@ -271,54 +265,21 @@ void lbfx_teardown(void)
  * Frames
  */
 
-static void put16(__u8 *p, __u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(__u8 *p, __u32 v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-static __u16 csum16(const __u8 *p, size_t len)
-{
-	__u32 sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (__u32)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-/* Ethernet + IPv4 (20) + UDP (8) + 22 bytes of payload = 64 bytes. */
+/* Ethernet + IPv4 (20) + UDP (8) + 22 bytes of payload = 64 bytes (tests/lib/packet.h). */
 static void frame_build(struct frame *f, __u32 daddr)
 {
-	__u8 *ip = f->data + ETH_HLEN, *udp = ip + 20;
-	int i;
+	struct tl_udp4 spec = {
+		.saddr = htonl(FX_CLIENT),
+		.daddr = htonl(daddr),
+		.sport = htons(FX_CLIENT_PORT),
+		.dport = htons(FX_VIP_PORT),
+		.payload = 22,
+	};
 
 	memset(f, 0, sizeof(*f));
-	memcpy(f->data, lb_mac, ETH_ALEN);
-	memcpy(f->data + ETH_ALEN, client_mac, ETH_ALEN);
-	put16(f->data + 12, ETH_P_IP);
-	ip[0] = 0x45;
-	put16(ip + 2, 20 + 8 + 22);
-	put16(ip + 4, 0x1234);
-	ip[8] = 64;
-	ip[9] = IPPROTO_UDP;
-	put32(ip + 12, FX_CLIENT);
-	put32(ip + 16, daddr);
-	put16(ip + 10, csum16(ip, 20));
-	put16(udp, FX_CLIENT_PORT);
-	put16(udp + 2, FX_VIP_PORT);
-	put16(udp + 4, 8 + 22);
-	for (i = 0; i < 22; i++)
-		udp[8 + i] = (__u8)(i * 7 + 3);
-	f->len = ETH_HLEN + 20 + 8 + 22;
+	memcpy(spec.dst_mac, lb_mac, ETH_ALEN);
+	memcpy(spec.src_mac, client_mac, ETH_ALEN);
+	f->len = (__u32)tl_udp4_build(&spec, f->data, sizeof(f->data));
 }
 
 void frame_dsr(struct frame *f)
@@ -340,50 +301,28 @@ void frame_other(struct frame *f)
  * Checks
  */
 
-/* The backend udplb's live tables give the flow of IPv4 header @ip (addresses, UDP ports). */
+/* The backend udplb's live tables give the flow of IPv4 header @ip: the flow simulator's. */
 static int predict(const __u8 *ip, __u32 *id, struct udplb_backend *be)
 {
-	struct udplb_vip_key key;
-	struct udplb_flow flow;
-	struct udplb_vip vip;
-	__u32 slot;
+	struct udplb_flow flow = tl_ip4_flow(ip);
+	struct lb_sim_result r;
 	int e;
 
-	memset(&flow, 0, sizeof(flow));
-	memcpy(&flow.saddr, ip + 12, 4);
-	memcpy(&flow.daddr, ip + 16, 4);
-	memcpy(&flow.sport, ip + 20, 2);
-	memcpy(&flow.dport, ip + 22, 2);
-	flow.proto = IPPROTO_UDP;
-	memset(&key, 0, sizeof(key));
-	key.addr = flow.daddr;
-	key.port = flow.dport;
-	key.proto = IPPROTO_UDP;
-	e = abmap_get(fx.maps.vips, &key, &vip);
+	e = lb_sim_flow(fx.sim, &flow, fx.hash_seed, &r);
 	if (e)
 		return e;
-	if (!vip.ring_size)
-		return -ENOENT;
-	slot = vip.ring_off + udplb_flow_hash(&flow, fx.hash_seed, vip.hash_mode) % vip.ring_size;
-	e = abmap_array_get(fx.maps.ring, slot, id);
-	if (!e)
-		e = abmap_array_get(fx.maps.backends, *id, be);
-	return e;
+	*id = r.backend_id;
+	*be = *lb_sim_backend(fx.sim, r.backend_id);
+	return 0;
 }
 
 /* Conntrack (of the room instance if @room) holds backend @id for the flow of @ip. */
 static int ct_holds(bool room, const __u8 *ip, __u32 id)
 {
 	struct udplb *lb = room ? fx.lb_room : fx.lb;
-	struct udplb_flow flow;
+	struct udplb_flow flow = tl_ip4_flow(ip);
 	struct udplb_ct ct;
 
-	memset(&flow, 0, sizeof(flow));
-	memcpy(&flow.saddr, ip + 12, 4);
-	memcpy(&flow.daddr, ip + 16, 4);
-	memcpy(&flow.sport, ip + 20, 2);
-	memcpy(&flow.dport, ip + 22, 2);
-	flow.proto = IPPROTO_UDP;
 	if (bpf_map_lookup_elem(bpf_map__fd(lb->maps.conntrack), &flow, &ct))
 		return -errno;
 	return ct.backend_id == id ? 0 : -EBADMSG;
@@ -460,7 +399,7 @@ static int check_output(enum out_kind kind, bool vary, bool new_flow, bool room,
 			snprintf(msg, len, "predicting the backend: %s", strerror(-e));
 			return e;
 		}
-		if (outer[0] != 0x45 || outer[9] != IPPROTO_IPIP || csum16(outer, 20) != 0 ||
+		if (outer[0] != 0x45 || outer[9] != IPPROTO_IPIP || tl_csum16(outer, 20) != 0 ||
 		    (__u32)(outer[2] << 8 | outer[3]) != tot + 20 ||
 		    memcmp(outer + 12, &fx.ipip_src, 4) || memcmp(outer + 16, &be.addr, 4)) {
 			snprintf(msg, len, "bad outer IPv4 header");

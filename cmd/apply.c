@@ -177,22 +177,17 @@ static int parse_file(const char *file, struct desired *d)
 	return err;
 }
 
-static int fill_macs(const char *dev, struct lb_state *s)
+/* Next-hop MACs; a dry run only reads the neighbour table (it sends nothing). */
+static int fill_macs(const struct instance *inst, struct lb_state *s, bool dry_run)
 {
 	struct lb_err err = {};
-	__u32 i, j;
 	int ret;
 
-	for (i = 0; i < s->nr_vips; i++) {
-		for (j = 0; j < s->vips[i].nr_backends; j++) {
-			ret = backend_fill_mac(dev, &s->vips[i], &s->vips[i].backends[j], &err);
-			if (ret) {
-				cli_err("%s", err.msg);
-				return ret;
-			}
-		}
-	}
-	return 0;
+	ret = lb_state_resolve_macs(s, inst->ifindex,
+				    dry_run ? LB_RESOLVE_LOOKUP : LB_RESOLVE_PROBE, &err);
+	if (ret)
+		cli_err("%s", err.msg);
+	return ret;
 }
 
 static int print_diff(void *ctx, const struct lb_diff_item *item)
@@ -208,14 +203,13 @@ static int print_diff(void *ctx, const struct lb_diff_item *item)
 static int write_seed(const struct instance *inst, __u32 seed)
 {
 	struct udplb_config cfg;
-	__u32 zero = 0;
+	int ret;
 
-	if (inst_read_config(inst, &cfg))
-		return -errno;
-	if (cfg.hash_seed == seed)
-		return 0;
+	ret = lb_instance_read_config(inst, &cfg);
+	if (ret || cfg.hash_seed == seed)
+		return ret;
 	cfg.hash_seed = seed;
-	return bpf_map_update_elem(inst->fd[INST_CONFIG], &zero, &cfg, BPF_ANY) ? -errno : 0;
+	return lb_instance_write_config(inst, &cfg);
 }
 
 static int do_apply(struct cli_ctx *ctx, const struct cli_args *args)
@@ -235,7 +229,7 @@ static int do_apply(struct cli_ctx *ctx, const struct cli_args *args)
 	}
 	if (inst_open(ctx, args, &inst))
 		goto out_desired;
-	if (fill_macs(inst.dev, &d.state) || inst_read(&inst, &live))
+	if (fill_macs(&inst, &d.state, cli_flag(args, "dry-run")) || inst_read(&inst, &live))
 		goto out_close;
 	if (cli_flag(args, "dry-run")) {
 		out_arr_begin(NULL);

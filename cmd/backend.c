@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * backend add / del / set / drain: each one transaction, one flip. Backend MACs (dsr: the
- * backend itself; ipip: the backend when on-link) come from the namespace's neighbour table and
- * are stored in the backend entry, which saves the data plane a FIB lookup per packet.
+ * backend itself; ipip: the backend when on-link) come from the namespace's neighbour table
+ * (lib/udplb/neigh.c) and are stored in the backend entry, which saves the data plane a FIB
+ * lookup per packet.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -15,83 +16,6 @@
 
 #include "cli.h"
 #include "instance.h"
-
-#define NEIGH_WAIT_MS 1500
-#define ATF_COMPLETE 0x02
-
-static int arp_lookup(const char *dev, __be32 addr, __u8 mac[6])
-{
-	char line[256], ip[64], hw[64], ifname[IF_NAMESIZE + 1], want[INET_ADDRSTRLEN];
-	unsigned int type, flags;
-	FILE *f = fopen("/proc/net/arp", "r");
-	int found = -ENOENT;
-
-	if (!f)
-		return -errno;
-	fmt_ipv4(addr, want);
-	while (found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s 0x%x 0x%x %63s %*s %16s", ip, &type, &flags, hw, ifname) !=
-		    5)
-			continue;
-		if (!strcmp(ip, want) && !strcmp(ifname, dev) && (flags & ATF_COMPLETE) &&
-		    !parse_mac(hw, mac))
-			found = 0;
-	}
-	fclose(f);
-	return found;
-}
-
-/* Make the kernel resolve @addr on @dev: any datagram does (to the discard port). */
-static void neigh_trigger(const char *dev, __be32 addr)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_port = htons(9),
-				   .sin_addr.s_addr = addr };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev));
-	sendto(fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&sin, sizeof(sin));
-	close(fd);
-}
-
-int resolve_mac(const char *dev, __be32 addr, __u8 mac[6])
-{
-	struct timespec pause = { 0, 10 * 1000000L };
-	int waited;
-
-	if (!arp_lookup(dev, addr, mac))
-		return 0;
-	neigh_trigger(dev, addr);
-	for (waited = 0; waited < NEIGH_WAIT_MS; waited += 10) {
-		nanosleep(&pause, NULL);
-		if (!arp_lookup(dev, addr, mac))
-			return 0;
-	}
-	return -EHOSTUNREACH;
-}
-
-/* Fill in the MAC of a backend that has none: required for dsr, best effort for ipip. */
-int backend_fill_mac(const char *dev, const struct lb_vip *vip, struct lb_backend *b,
-		     struct lb_err *err)
-{
-	char addr[INET_ADDRSTRLEN];
-
-	if (b->has_mac)
-		return 0;
-	if (!resolve_mac(dev, b->addr, b->mac)) {
-		b->has_mac = true;
-		return 0;
-	}
-	if (vip->fwd == UDPLB_FWD_IPIP)
-		return 0; /* routed: the data plane looks up the next hop */
-	snprintf(
-		err->msg, sizeof(err->msg),
-		"cannot resolve the MAC of backend %s on %s (dsr needs backends on the same link; give --mac)",
-		fmt_ipv4(b->addr, addr), dev);
-	return -EHOSTUNREACH;
-}
 
 struct backend_req {
 	struct udplb_vip_key vip;

@@ -10,7 +10,7 @@
 #include "udplb_shared.h"
 
 #define UDPLB_VERSION "0.1.0"
-#define UDPLB_PIN_ROOT "/sys/fs/bpf/udplb"
+#define UDPLB_PIN_ROOT "/sys/fs/bpf/udplb" /* LB_PIN_ROOT */
 
 /* Exit codes. */
 #define EXIT_OK 0

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * An instance is udplb on one device of one network namespace. Its maps are pinned in
- * /sys/fs/bpf/udplb/ns<inode of the netns>/<DEV>/ (or --pin-dir), so every later invocation,
- * from any process, finds the same configuration, conntrack and counters.
+ * The CLI side of an instance (lib/udplb/lb_instance.h does the work): privileges, entering the
+ * netns given with -n, and the library's errors printed as the command's one error line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,20 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
+#ifdef UDPLB_TESTING
 #include "abmap/testing.h"
+#endif
 #include "cli.h"
 #include "instance.h"
-
-#define BPF_FS_MAGIC 0xcafe4a11
-#define BPF_FS_ROOT "/sys/fs/bpf"
 
 #ifndef CAP_BPF
 #define CAP_BPF 39
@@ -83,132 +79,57 @@ int cli_ifindex(const char *dev, int *ifindex)
 	return 0;
 }
 
-static bool bpffs_mounted(void)
+static void print_err(int ret, const struct lb_err *err)
 {
-	struct statfs st;
-
-	return !statfs(BPF_FS_ROOT, &st) && st.f_type == BPF_FS_MAGIC;
+	if (err->msg[0])
+		cli_err("%s", err->msg);
+	else
+		cli_err("%s", strerror(-ret));
 }
 
-static bool other_mount_ns(const struct stat *self, const char *proc_path)
+/* The library's error line, when @ret is an error; returns @ret. */
+static int report(int ret, const struct lb_err *err)
 {
-	struct stat st;
-
-	return !stat(proc_path, &st) && st.st_ino != self->st_ino;
+	if (ret)
+		print_err(ret, err);
+	return ret;
 }
-
-/*
- * `ip netns exec` unshares the mount namespace and mounts a fresh /sys: bpffs mounted there would
- * vanish with this process. Compare with init's and with the parent's (ip execs us, so our
- * parent is the shell that ran ip); either may be unreadable in a sandbox.
- */
-static bool private_mount_ns(void)
-{
-	char parent[64];
-	struct stat self;
-
-	if (stat("/proc/self/ns/mnt", &self))
-		return false;
-	snprintf(parent, sizeof(parent), "/proc/%d/ns/mnt", (int)getppid());
-	return other_mount_ns(&self, "/proc/1/ns/mnt") || other_mount_ns(&self, parent);
-}
-
-static const char private_sys_hint[] =
-	"bpffs is not mounted in this mount namespace: under 'ip netns exec' /sys is private and pins would vanish; use 'udplb -n NETNS ...' instead";
 
 /* Commands other than load: pins can only be where bpffs is. */
 int cli_check_bpffs(void)
 {
-	if (bpffs_mounted())
-		return 0;
-	if (private_mount_ns())
-		cli_err("%s", private_sys_hint);
-	else
-		cli_err("bpffs is not mounted at %s: udplb is not loaded", BPF_FS_ROOT);
-	return -ENOENT;
+	struct lb_err err = {};
+
+	return report(lb_bpffs_check(&err), &err);
 }
 
 int cli_ensure_bpffs(void)
 {
-	if (bpffs_mounted())
-		return 0;
-	if (private_mount_ns()) {
-		cli_err("%s", private_sys_hint);
-		return -ENOENT;
-	}
-	if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700")) {
-		cli_err("cannot mount bpffs at %s: %s", BPF_FS_ROOT, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	struct lb_err err = {};
+
+	return report(lb_bpffs_mount(&err), &err);
 }
 
 int cli_pin_dir(struct cli_ctx *ctx, const char *dev)
 {
-	struct stat st;
+	struct lb_err err = {};
+	int ret;
 
 	if (ctx->pin_dir)
 		return 0;
-	if (stat("/proc/self/ns/net", &st)) {
-		cli_err("cannot identify the network namespace: %s", strerror(errno));
-		return -errno;
+	ret = lb_pin_dir_default(dev, ctx->pin_buf, sizeof(ctx->pin_buf), &err);
+	if (ret) {
+		print_err(ret, &err);
+		return ret;
 	}
-	snprintf(ctx->pin_buf, sizeof(ctx->pin_buf), "%s/ns%lu/%s", UDPLB_PIN_ROOT,
-		 (unsigned long)st.st_ino, dev);
 	ctx->pin_dir = ctx->pin_buf;
 	return 0;
 }
 
-/* mkdir -p with owner-only permissions. */
+/* mkdir -p with owner-only permissions (errors are left to the caller to print). */
 int cli_mkdir_p(const char *path)
 {
-	char buf[512], *p;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int open_pin(const char *dir, const char *name)
-{
-	char path[600];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
-static const char *const map_names[__INST_MAP_MAX] = {
-	[INST_PTR] = "udplb_ptr",
-	[INST_VIPS_A] = "vips_a",
-	[INST_VIPS_B] = "vips_b",
-	[INST_FILTER_A] = "vip_filter_a",
-	[INST_FILTER_B] = "vip_filter_b",
-	[INST_BACKENDS_A] = "backends_a",
-	[INST_BACKENDS_B] = "backends_b",
-	[INST_RING_A] = "ring_a",
-	[INST_RING_B] = "ring_b",
-	[INST_CONNTRACK] = "conntrack",
-	[INST_CONFIG] = "config",
-	[INST_VIP_STATS] = "vip_stats",
-	[INST_BACKEND_STATS] = "backend_stats",
-	[INST_REASONS] = "reasons",
-	[INST_POOL] = "pool",
-};
-
-const char *inst_map_name(enum inst_map map)
-{
-	return map_names[map];
+	return lb_pin_dir_create(path, NULL);
 }
 
 /* Abmap log lines become the CLI's one error line. */
@@ -220,7 +141,11 @@ static int abmap_print(enum abmap_print_level level, const char *fmt, va_list ar
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Tests: UDPLB_TEST_PAUSE_BEFORE_FLIP=SECONDS stops a writer with its passive side written. */
+#ifdef UDPLB_TESTING
+/*
+ * The test build of the CLI (build/tests/udplb-test) only: UDPLB_TEST_PAUSE_BEFORE_FLIP=SECONDS
+ * stops a writer with its passive side written, so a test can kill it there.
+ */
 static int pause_before_flip(void *ctx)
 {
 	unsigned int seconds = atoi(ctx);
@@ -231,202 +156,104 @@ static int pause_before_flip(void *ctx)
 		seconds = sleep(seconds);
 	return 0;
 }
+#endif
 
 int inst_open(struct cli_ctx *ctx, const struct cli_args *args, struct instance *inst)
 {
 	LIBABMAP_OPTS(abmap_group_opts, gopts, .lock_timeout_ms = INST_LOCK_TIMEOUT_MS);
 	const char *dev = args->pos[0];
-	struct lb_map_fds fds;
-	int i, err;
+	struct lb_err err = {};
+	int i, ret;
 
 	ctx->pin_dir = cli_opt(args, "pin-dir");
 	memset(inst, 0, sizeof(*inst));
-	for (i = 0; i < __INST_MAP_MAX; i++)
+	for (i = 0; i < __LB_PIN_MAX; i++)
 		inst->fd[i] = -1;
-	inst->dev = dev;
-	err = cli_check_privileges();
-	if (!err)
-		err = cli_enter_netns(ctx);
-	if (!err)
-		err = cli_check_bpffs();
-	if (!err)
-		err = cli_ifindex(dev, &inst->ifindex);
-	if (!err)
-		err = cli_pin_dir(ctx, dev);
-	if (err)
-		return err;
-	for (i = 0; i < __INST_MAP_MAX; i++) {
-		inst->fd[i] = open_pin(ctx->pin_dir, map_names[i]);
-		if (inst->fd[i] < 0) {
-			err = inst->fd[i];
-			if (err == -ENOENT)
-				cli_err("udplb is not loaded on %s (no pinned map %s/%s): run 'udplb load %s' first",
-					dev, ctx->pin_dir, map_names[i], dev);
-			else
-				cli_err("cannot open %s/%s: %s", ctx->pin_dir, map_names[i],
-					strerror(-err));
-			inst_close(inst);
-			return err;
-		}
-	}
+	ret = cli_check_privileges();
+	if (!ret)
+		ret = cli_enter_netns(ctx);
+	if (ret)
+		return ret;
 	abmap_set_print(abmap_print);
-	fds.ptr = inst->fd[INST_PTR];
-	for (i = 0; i < 2; i++) {
-		fds.vips[i] = inst->fd[INST_VIPS_A + i];
-		fds.vip_filter[i] = inst->fd[INST_FILTER_A + i];
-		fds.backends[i] = inst->fd[INST_BACKENDS_A + i];
-		fds.ring[i] = inst->fd[INST_RING_A + i];
+	ret = lb_instance_open(inst, dev, ctx->pin_dir, &gopts, &err);
+	if (ret) {
+		print_err(ret, &err);
+		return ret;
 	}
-	err = lb_maps_open(&inst->maps, &fds, &gopts);
-	if (err) {
-		cli_err("cannot open the configuration of %s: %s", dev, strerror(-err));
-		inst_close(inst);
-		return err;
-	}
+	snprintf(ctx->pin_buf, sizeof(ctx->pin_buf), "%s", inst->pin_dir);
+	ctx->pin_dir = ctx->pin_buf;
+#ifdef UDPLB_TESTING
 	if (getenv("UDPLB_TEST_PAUSE_BEFORE_FLIP"))
 		abmap_testing_set_before_flip(inst->maps.group, pause_before_flip,
 					      getenv("UDPLB_TEST_PAUSE_BEFORE_FLIP"));
+#endif
 	return 0;
 }
 
 void inst_close(struct instance *inst)
 {
-	int i;
-
-	if (inst->maps.group)
-		lb_maps_close(&inst->maps);
-	for (i = 0; i < __INST_MAP_MAX; i++) {
-		if (inst->fd[i] >= 0)
-			close(inst->fd[i]);
-		inst->fd[i] = -1;
-	}
+	lb_instance_close(inst);
 }
 
 int inst_read_config(const struct instance *inst, struct udplb_config *cfg)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(inst->fd[INST_CONFIG], &zero, cfg) ? -errno : 0;
-}
-
-const char *mode_name(enum udplb_mode mode)
-{
-	switch (mode) {
-	case UDPLB_MODE_XDP:
-		return "xdp";
-	case UDPLB_MODE_XDP_GENERIC:
-		return "xdp-generic";
-	case UDPLB_MODE_TC:
-		return "tc";
-	default:
-		return "none";
-	}
-}
-
-static void print_err(int ret, const struct lb_err *err)
-{
-	if (err->msg[0])
-		cli_err("%s", err->msg);
-	else
-		cli_err("%s", strerror(-ret));
-}
-
-/* The live configuration and the generation it belongs to. */
-static int read_at(struct instance *inst, struct lb_state *state, __u64 *gen, struct lb_err *err)
-{
-	__u64 after;
-	int ret, tries;
-
-	for (tries = 0; tries < 8; tries++) {
-		ret = abmap_group_generation(inst->maps.group, gen);
-		if (!ret)
-			ret = lb_read(&inst->maps, state, err);
-		if (!ret)
-			ret = abmap_group_generation(inst->maps.group, &after);
-		if (ret || after == *gen)
-			return ret;
-		lb_state_free(state);
-	}
-	snprintf(err->msg, sizeof(err->msg), "the configuration keeps changing while read");
-	return -EAGAIN;
+	return lb_instance_read_config(inst, cfg);
 }
 
 int inst_read(struct instance *inst, struct lb_state *state)
 {
 	struct lb_err err = {};
-	__u64 gen;
 	int ret;
 
-	ret = read_at(inst, state, &gen, &err);
+	ret = lb_read(&inst->maps, state, &err);
 	if (ret)
 		print_err(ret, &err);
 	return ret;
 }
 
-static int commit(struct instance *inst, const struct lb_state *desired, bool sync,
-		  const __u64 *expect, bool quiet_again)
+int inst_commit(struct instance *inst, const struct lb_state *desired, bool sync)
 {
-	struct lb_commit_opts opts = {};
+	struct lb_err err = {};
 	int ret;
 
-	if (expect) {
-		opts.check_generation = true;
-		opts.expect_generation = *expect;
-	}
-	ret = lb_commit(&inst->maps, desired, &opts);
-	if (ret < 0) {
-		if (!(quiet_again && ret == -EAGAIN))
-			print_err(ret, &opts.err);
-		return ret;
-	}
-	/* Removed or drained backends: return once no packet can still be steered to them. */
-	if (sync && ret != LB_COMMIT_UNCHANGED) {
-		ret = abmap_group_sync(inst->maps.group);
-		if (ret)
-			cli_err("committed, but waiting for the grace period failed: %s",
-				strerror(-ret));
-	}
+	ret = lb_instance_commit(inst, desired, sync, NULL, &err);
+	if (ret < 0)
+		print_err(ret, &err);
 	return ret < 0 ? ret : 0;
 }
 
-int inst_commit(struct instance *inst, const struct lb_state *desired, bool sync)
+struct change_ctx {
+	struct instance *inst;
+	inst_change_fn change;
+	void *arg;
+};
+
+static int change_cb(struct lb_state *state, void *arg, struct lb_err *err)
 {
-	return commit(inst, desired, sync, NULL, false);
+	struct change_ctx *c = arg;
+
+	return c->change(c->inst, state, c->arg, err);
 }
 
-#define CHANGE_TRIES 5
-
-/*
- * Read, let @change edit the configuration, commit: one flip, or nothing on any error. The
- * commit only goes through if nobody committed since the read; otherwise start over, so two
- * concurrent commands never lose each other's change.
- */
 int inst_change(struct cli_ctx *ctx, const struct cli_args *args, inst_change_fn change, void *arg,
 		bool sync)
 {
-	struct lb_err err = {};
-	struct lb_state state;
 	struct instance inst;
-	int ret, tries;
-	__u64 gen;
+	struct change_ctx c = { .inst = &inst, .change = change, .arg = arg };
+	struct lb_err err = {};
+	int ret;
 
 	if (inst_open(ctx, args, &inst))
 		return EXIT_RUNTIME;
-	for (tries = 1; tries <= CHANGE_TRIES; tries++) {
-		ret = read_at(&inst, &state, &gen, &err);
-		if (ret) {
-			print_err(ret, &err);
-			break;
-		}
-		ret = change(&inst, &state, arg, &err);
-		if (ret)
-			print_err(ret, &err);
-		else
-			ret = commit(&inst, &state, sync, &gen, tries < CHANGE_TRIES);
-		lb_state_free(&state);
-		if (ret != -EAGAIN)
-			break;
-	}
+	ret = lb_instance_change(&inst, change_cb, &c, sync, &err);
+	if (ret < 0)
+		print_err(ret, &err);
 	inst_close(&inst);
-	return ret ? EXIT_RUNTIME : EXIT_OK;
+	return ret < 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+int backend_fill_mac(const char *dev, const struct lb_vip *vip, struct lb_backend *b,
+		     struct lb_err *err)
+{
+	return lb_backend_resolve_mac(if_nametoindex(dev), vip, b, LB_RESOLVE_PROBE, err);
 }

@@ -1,38 +1,36 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The CLI's view of an instance: thin wrappers over lib/udplb (lb_instance.h) that take the
+ * command's arguments and print the library's errors.
+ */
 #ifndef __UDPLB_INSTANCE_H
 #define __UDPLB_INSTANCE_H
 
 #include "cli.h"
 #include "lb.h"
+#include "lb_attach.h"
+#include "lb_instance.h"
+#include "lb_neigh.h"
 
-/* Pinned maps of an instance, by the names the BPF program gives them. */
-enum inst_map {
-	INST_PTR,
-	INST_VIPS_A,
-	INST_VIPS_B,
-	INST_FILTER_A,
-	INST_FILTER_B,
-	INST_BACKENDS_A,
-	INST_BACKENDS_B,
-	INST_RING_A,
-	INST_RING_B,
-	INST_CONNTRACK,
-	INST_CONFIG,
-	INST_VIP_STATS,
-	INST_BACKEND_STATS,
-	INST_REASONS,
-	INST_POOL,
-	__INST_MAP_MAX,
-};
+/* The CLI's handle on an instance is the library's. */
+#define instance lb_instance
 
-struct instance {
-	const char *dev;
-	int ifindex;
-	int fd[__INST_MAP_MAX];
-	struct lb_maps maps;
-};
+/* Pinned maps by the CLI's old names (enum lb_pin). */
+#define INST_PTR LB_PIN_PTR
+#define INST_VIPS_A LB_PIN_VIPS_A
+#define INST_FILTER_A LB_PIN_FILTER_A
+#define INST_BACKENDS_A LB_PIN_BACKENDS_A
+#define INST_RING_A LB_PIN_RING_A
+#define INST_CONNTRACK LB_PIN_CONNTRACK
+#define INST_CONFIG LB_PIN_CONFIG
+#define INST_VIP_STATS LB_PIN_VIP_STATS
+#define INST_BACKEND_STATS LB_PIN_BACKEND_STATS
+#define INST_REASONS LB_PIN_REASONS
+#define INST_POOL LB_PIN_POOL
+#define __INST_MAP_MAX __LB_PIN_MAX
+#define inst_map_name lb_pin_name
+#define mode_name lb_mode_name
 
-const char *inst_map_name(enum inst_map map);
 /* Privileges, netns, device, pins, libabmap group: everything a config command needs. */
 int inst_open(struct cli_ctx *ctx, const struct cli_args *args, struct instance *inst);
 void inst_close(struct instance *inst);
@@ -51,7 +49,6 @@ typedef int (*inst_change_fn)(struct instance *inst, struct lb_state *state, voi
 /* open, read, change, commit, close: the body of every configuration command. Exit code. */
 int inst_change(struct cli_ctx *ctx, const struct cli_args *args, inst_change_fn change, void *arg,
 		bool sync);
-const char *mode_name(enum udplb_mode mode);
 
 /* Every command on a device takes --pin-dir. */
 #define PIN_DIR_OPT                                                                                \
@@ -66,8 +63,7 @@ int cli_mkdir_p(const char *path);
 /* prog.c: what udplb has attached to a device now. */
 void inst_attachment(int ifindex, enum udplb_mode *mode, __u32 *prog_id);
 
-/* backend.c: MACs from the neighbour table. */
-int resolve_mac(const char *dev, __be32 addr, __u8 mac[6]);
+/* MACs from the neighbour table (probing: sends a datagram when the neighbour is unknown). */
 int backend_fill_mac(const char *dev, const struct lb_vip *vip, struct lb_backend *b,
 		     struct lb_err *err);
 

@@ -6,10 +6,8 @@
  * without a pinned link. Loading over a running instance reuses every pinned map (configuration,
  * conntrack, counters) and swaps the program atomically (XDP_FLAGS_REPLACE, BPF_TC_F_REPLACE).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <linux/if_link.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,14 +20,7 @@
 #include "instance.h"
 #include "udplb.skel.h"
 
-#define UDPLB_TC_HANDLE 0x1d1b
-#define UDPLB_TC_PRIO 1
 #define UDPLB_DEFAULT_SEED 0x75d91b5u
-
-struct attachment {
-	enum udplb_mode mode;
-	__u32 prog_id;
-};
 
 static int parse_mode(const char *s, enum udplb_mode *mode)
 {
@@ -44,117 +35,12 @@ static int parse_mode(const char *s, enum udplb_mode *mode)
 	return 0;
 }
 
-static __u32 xdp_flags(enum udplb_mode mode)
-{
-	return mode == UDPLB_MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-}
-
-static void tc_hook_opts(int ifindex, struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
-{
-	memset(hook, 0, sizeof(*hook));
-	hook->sz = sizeof(*hook);
-	hook->ifindex = ifindex;
-	hook->attach_point = BPF_TC_INGRESS;
-	memset(opts, 0, sizeof(*opts));
-	opts->sz = sizeof(*opts);
-	opts->handle = UDPLB_TC_HANDLE;
-	opts->priority = UDPLB_TC_PRIO;
-}
-
-/* What udplb has attached to the device now, if anything. */
-static struct attachment query_attachment(int ifindex)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, xq);
-	struct attachment at = { UDPLB_MODE_NONE, 0 };
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts to;
-
-	if (!bpf_xdp_query(ifindex, 0, &xq)) {
-		if (xq.attach_mode == XDP_ATTACHED_DRV) {
-			at.mode = UDPLB_MODE_XDP;
-			at.prog_id = xq.drv_prog_id;
-			return at;
-		}
-		if (xq.attach_mode == XDP_ATTACHED_SKB) {
-			at.mode = UDPLB_MODE_XDP_GENERIC;
-			at.prog_id = xq.skb_prog_id;
-			return at;
-		}
-	}
-	tc_hook_opts(ifindex, &hook, &to);
-	if (!bpf_tc_query(&hook, &to)) {
-		at.mode = UDPLB_MODE_TC;
-		at.prog_id = to.prog_id;
-	}
-	return at;
-}
-
 void inst_attachment(int ifindex, enum udplb_mode *mode, __u32 *prog_id)
 {
-	struct attachment at = query_attachment(ifindex);
+	struct lb_attachment at = lb_attachment_query(ifindex);
 
 	*mode = at.mode;
 	*prog_id = at.prog_id;
-}
-
-static bool prog_is_udplb(__u32 id)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	bool ours;
-	int fd;
-
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return false;
-	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strncmp(info.name, "udplb_", 6);
-	close(fd);
-	return ours;
-}
-
-static int detach(int ifindex, const struct attachment *at)
-{
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts to;
-
-	if (at->mode == UDPLB_MODE_TC) {
-		tc_hook_opts(ifindex, &hook, &to);
-		return bpf_tc_detach(&hook, &to);
-	}
-	return bpf_xdp_detach(ifindex, xdp_flags(at->mode), NULL);
-}
-
-static int attach(int ifindex, enum udplb_mode mode, int prog_fd, const struct attachment *old)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts to;
-	__u32 flags;
-	int err, old_fd = -1;
-
-	if (mode == UDPLB_MODE_TC) {
-		tc_hook_opts(ifindex, &hook, &to);
-		err = bpf_tc_hook_create(&hook);
-		if (err && err != -EEXIST)
-			return err;
-		to.prog_fd = prog_fd;
-		to.flags = BPF_TC_F_REPLACE;
-		return bpf_tc_attach(&hook, &to);
-	}
-	flags = xdp_flags(mode);
-	if (old->mode == mode && old->prog_id) {
-		old_fd = bpf_prog_get_fd_by_id(old->prog_id);
-		if (old_fd < 0)
-			return -errno;
-		xo.old_prog_fd = old_fd;
-		flags |= XDP_FLAGS_REPLACE;
-	} else {
-		flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
-	}
-	err = bpf_xdp_attach(ifindex, prog_fd, flags, &xo);
-	if (old_fd >= 0)
-		close(old_fd);
-	return err;
 }
 
 static __be32 first_ipv4(const char *dev)
@@ -237,7 +123,7 @@ static int print_loaded(const char *dev, enum udplb_mode mode, int prog_fd, cons
 static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 {
 	const char *dev = args->pos[0];
-	struct attachment old;
+	struct lb_attachment old;
 	enum udplb_mode mode;
 	struct udplb *skel;
 	int ifindex, prog_fd, err;
@@ -249,8 +135,8 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 	if (cli_check_privileges() || cli_enter_netns(ctx) || cli_ifindex(dev, &ifindex) ||
 	    cli_ensure_bpffs() || cli_pin_dir(ctx, dev))
 		return EXIT_RUNTIME;
-	old = query_attachment(ifindex);
-	if (old.mode != UDPLB_MODE_NONE && !prog_is_udplb(old.prog_id)) {
+	old = lb_attachment_query(ifindex);
+	if (old.mode != UDPLB_MODE_NONE && !lb_prog_is_udplb(old.prog_id)) {
 		cli_err("%s already has a %s program (id %u) that udplb did not load", dev,
 			mode_name(old.mode), old.prog_id);
 		return EXIT_RUNTIME;
@@ -279,9 +165,9 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 							  skel->progs.udplb_xdp);
 	err = write_config(skel, args, dev, ifindex, mode);
 	if (!err && old.mode != UDPLB_MODE_NONE && old.mode != mode)
-		err = detach(ifindex, &old);
+		err = lb_detach(ifindex, &old);
 	if (!err)
-		err = attach(ifindex, mode, prog_fd, &old);
+		err = lb_attach(ifindex, mode, prog_fd, &old);
 	if (err) {
 		cli_err("cannot attach to %s in %s mode: %s", dev, mode_name(mode), strerror(-err));
 		udplb__destroy(skel);
@@ -292,48 +178,20 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 	return err;
 }
 
-static int remove_pins(const char *dir)
-{
-	char path[600], *slash;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int err = 0;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) && !err)
-			err = -errno;
-	}
-	closedir(d);
-	if (!err && rmdir(dir))
-		err = -errno;
-	/* The per-namespace directory goes with its last device, the root with the last one. */
-	snprintf(path, sizeof(path), "%s", dir);
-	while (!err && (slash = strrchr(path, '/')) && slash != path) {
-		*slash = '\0';
-		if (strncmp(path, UDPLB_PIN_ROOT, strlen(UDPLB_PIN_ROOT)) || rmdir(path))
-			break;
-	}
-	return err;
-}
-
 static int do_unload(struct cli_ctx *ctx, const struct cli_args *args)
 {
 	const char *dev = args->pos[0];
-	struct attachment at;
+	struct lb_attachment at;
+	struct lb_err lerr = {};
 	int ifindex, err;
 
 	ctx->pin_dir = cli_opt(args, "pin-dir");
 	if (cli_check_privileges() || cli_enter_netns(ctx) || cli_ifindex(dev, &ifindex) ||
 	    cli_pin_dir(ctx, dev))
 		return EXIT_RUNTIME;
-	at = query_attachment(ifindex);
-	if (at.mode != UDPLB_MODE_NONE && prog_is_udplb(at.prog_id)) {
-		err = detach(ifindex, &at);
+	at = lb_attachment_query(ifindex);
+	if (at.mode != UDPLB_MODE_NONE && lb_prog_is_udplb(at.prog_id)) {
+		err = lb_detach(ifindex, &at);
 		if (err) {
 			cli_err("cannot detach from %s: %s", dev, strerror(-err));
 			return EXIT_RUNTIME;
@@ -342,9 +200,8 @@ static int do_unload(struct cli_ctx *ctx, const struct cli_args *args)
 		cli_err("udplb is not loaded on %s", dev);
 		return EXIT_RUNTIME;
 	}
-	err = access(ctx->pin_dir, F_OK) ? 0 : remove_pins(ctx->pin_dir);
-	if (err) {
-		cli_err("cannot remove the pins in %s: %s", ctx->pin_dir, strerror(-err));
+	if (!access(ctx->pin_dir, F_OK) && lb_pin_dir_remove(ctx->pin_dir, &lerr)) {
+		cli_err("%s", lerr.msg);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;

@@ -11,6 +11,8 @@ PACKAGES=(
 	build-essential gcc make pkg-config git
 	# BPF: clang/llvm 14 compile *.bpf.c, bpftool generates skeletons
 	clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
+	# netlink (the control plane reads the neighbour table with RTM_GETNEIGH)
+	libmnl-dev
 	# clang's sanitizer runtimes and libFuzzer (make CC=clang SANITIZE=1, make fuzz)
 	libclang-rt-14-dev
 	# tests

@@ -590,7 +590,7 @@ expect_rc()
 # switch as seen by the data plane, and udplb under `ip netns exec` (which hides the host bpffs).
 scen_cli()
 {
-	local out=$SCEN_DIR/client.json file=$SCEN_DIR/dry.conf why r g1 g2 st v ks rc xdp tcp
+	local out=$SCEN_DIR/client.json file=$SCEN_DIR/dry.conf why r g1 g2 st v ks rc xdp tcp silent
 	CLI_BAD=
 	fresh_lb || { DETAIL="load failed"; return 1; }
 	run_udplb_quiet lb1 vip add "$DEV" "$VIPP" || { DETAIL="vip add failed"; return 1; }
@@ -614,6 +614,13 @@ scen_cli()
 	expect_rc 0 lb1 apply "$DEV" -f "$file" --dry-run
 	g2=$(run_udplb -j lb1 status "$DEV" | jq .generation)
 	[ "$g1" = "$g2" ] || CLI_BAD+="apply --dry-run changed the generation $g1 -> $g2; "
+	# A dry run sends nothing: a backend without a MAC on an unknown neighbour is not probed
+	# (a datagram would leave an INCOMPLETE/FAILED neighbour entry behind).
+	silent=${IP[b1]%.*}.213
+	printf 'vip %s\nbackend %s\n' "$VIPP" "$silent" >"$file"
+	expect_rc 0 lb1 apply "$DEV" -f "$file" --dry-run
+	[ -z "$(ip -n "${NS[lb1]}" neigh show "$silent")" ] ||
+		CLI_BAD+="apply --dry-run probed $silent: $(ip -n "${NS[lb1]}" neigh show "$silent"); "
 	client_run "$out" --flows 32 --rate 2000 --duration 0.5
 	why=$(client_ok "$out") || CLI_BAD+="traffic after backend set: $why; "
 	[ "$(jqf "$out" '.backends.b3 // 0')" = 0 ] || CLI_BAD+="traffic reached b3 after set b1 b2; "

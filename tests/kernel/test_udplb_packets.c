@@ -10,7 +10,11 @@
  * forwarding on.
  *
  * The configuration is written as the controller writes it: libabmap on the udplb_ptr group (one
- * transaction per configuration), config and pool with plain updates.
+ * transaction per configuration), config and pool with plain updates. The tables are written by
+ * hand, not by lb_commit(): this test also feeds the data plane what the control plane never
+ * writes (a ring of size 0, ring holes, a prefilter bit without a VIP). The maps are opened
+ * through the control-plane library (lb_maps_open_obj()) and the expected backend of a flow
+ * comes from its flow simulator over the live tables (lb_sim.h), not a copy of the lookup.
  *
  *   test_packets_xdp / _tc   one table of packets (built by a small builder), each with its
  *                            expected verdict, output bytes and counter changes, run through
@@ -18,7 +22,8 @@
  *   test_conntrack_*         stickiness, stale entries, draining, both entry points
  *   test_lookups_inlined     the translated code makes no ARRAY/PERCPU_ARRAY lookup call and
  *                            reads no clock; a naive program is the decoder's negative control
- *   test_cost_per_packet     ns/packet, printed, not asserted
+ *   (the cost per packet is measured by make bench, table 4: a test asserts, the bench
+ *   measures)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +55,10 @@
 #include <bpf/libbpf.h>
 
 #include "ktest.h"
+#include "lb.h"
+#include "lb_neigh.h"
+#include "lb_sim.h"
+#include "packet.h"
 #include "xlated.h"
 #include "udplb_shared.h"
 #include "udplb.skel.h"
@@ -57,9 +66,6 @@
 #include "tc_nonlinear.skel.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define COST_REPEAT 1000000
-#define COST_ROUNDS 3
 
 /* Host-order IPv4 address a.b.c.d. */
 #define IP4(a, b, c, d) (((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (__u32)(d))
@@ -180,8 +186,8 @@ static const struct be_def be_defs[NR_BACKENDS] = {
 struct fixture {
 	struct udplb *lb;
 	struct udplb_front *front;
-	struct abmap_group *group;
-	struct abmap *vips, *filter, *backends, *ring;
+	struct lb_maps maps;
+	struct lb_sim *sim; /* of the live tables, after fx_commit() */
 	int ncpus;
 	struct udplb_backend be[NR_BACKENDS];
 	__u32 ring_ids[RING_LEN];
@@ -256,6 +262,7 @@ static void fx_commit(void)
 	struct udplb_vip_key keys[NR_VIPS];
 	struct udplb_vip vals[NR_VIPS];
 	struct abmap_txn *txn;
+	struct lb_err lerr;
 	int i, err;
 
 	memset(keys, 0, sizeof(keys));
@@ -273,21 +280,26 @@ static void fx_commit(void)
 		vals[i].ring_off = d->ring_off;
 		vals[i].ring_size = d->ring_size;
 	}
-	txn = abmap_txn_begin(fx.group);
+	txn = abmap_txn_begin(fx.maps.group);
 	if (!txn)
 		fail_msg("%s: abmap_txn_begin: %s", ktest_name(), strerror(errno));
-	err = abmap_txn_hash_set(txn, fx.vips, keys, vals, NR_VIPS);
+	err = abmap_txn_hash_set(txn, fx.maps.vips, keys, vals, NR_VIPS);
 	if (!err)
-		err = abmap_txn_array_set(txn, fx.filter, fx.filter_words, UDPLB_FILTER_WORDS);
+		err = abmap_txn_array_set(txn, fx.maps.vip_filter, fx.filter_words,
+					  UDPLB_FILTER_WORDS);
 	if (!err)
-		err = abmap_txn_array_set(txn, fx.backends, fx.be, NR_BACKENDS);
+		err = abmap_txn_array_set(txn, fx.maps.backends, fx.be, NR_BACKENDS);
 	if (!err)
-		err = abmap_txn_array_set(txn, fx.ring, fx.ring_ids, RING_LEN);
+		err = abmap_txn_array_set(txn, fx.maps.ring, fx.ring_ids, RING_LEN);
 	if (err) {
 		abmap_txn_abort(txn);
 		check_err(err, "staging the configuration");
 	}
 	check_err(abmap_txn_commit(txn), "abmap_txn_commit");
+	lb_sim_free(fx.sim);
+	fx.sim = NULL;
+	if (lb_sim_from_maps(&fx.maps, &fx.sim, &lerr))
+		fail_msg("%s: lb_sim_from_maps: %s", ktest_name(), lerr.msg);
 }
 
 static void update(const struct bpf_map *map, __u32 key, const void *value)
@@ -314,12 +326,20 @@ static void front_destroy(void *arg)
 	fx.front = NULL;
 }
 
+static void sim_destroy(void *arg)
+{
+	(void)arg;
+	lb_sim_free(fx.sim);
+	fx.sim = NULL;
+}
+
 /* Load both objects and write the default configuration. */
 static void fx_setup(void)
 {
+	struct abmap_group_opts go;
 	struct udplb_config cfg;
 	__u32 i, ids[2];
-	int fd_a, fd_b;
+	int err;
 
 	memset(&fx, 0, sizeof(fx));
 	fx.ncpus = libbpf_num_possible_cpus();
@@ -333,21 +353,12 @@ static void fx_setup(void)
 		fail_msg("%s: udplb_front__open_and_load: %s", ktest_name(), strerror(errno));
 	ktest_defer(front_destroy, fx.front);
 
-	fx.group = ktest_group(bpf_map__fd(fx.lb->maps.udplb_ptr), 0);
-	fd_a = bpf_map__fd(fx.lb->maps.vips_a);
-	fd_b = bpf_map__fd(fx.lb->maps.vips_b);
-	fx.vips = abmap_new(fx.group, ABMAP_KIND_HASH, fd_a, fd_b, NULL);
-	fd_a = bpf_map__fd(fx.lb->maps.vip_filter_a);
-	fd_b = bpf_map__fd(fx.lb->maps.vip_filter_b);
-	fx.filter = abmap_new(fx.group, ABMAP_KIND_ARRAY, fd_a, fd_b, NULL);
-	fd_a = bpf_map__fd(fx.lb->maps.backends_a);
-	fd_b = bpf_map__fd(fx.lb->maps.backends_b);
-	fx.backends = abmap_new(fx.group, ABMAP_KIND_ARRAY, fd_a, fd_b, NULL);
-	fd_a = bpf_map__fd(fx.lb->maps.ring_a);
-	fd_b = bpf_map__fd(fx.lb->maps.ring_b);
-	fx.ring = abmap_new(fx.group, ABMAP_KIND_ARRAY, fd_a, fd_b, NULL);
-	if (!fx.vips || !fx.filter || !fx.backends || !fx.ring)
-		fail_msg("%s: attaching the structures: %s", ktest_name(), strerror(errno));
+	ktest_group_opts(&go, 0);
+	err = lb_maps_open_obj(&fx.maps, fx.lb->obj, &go);
+	if (err)
+		fail_msg("%s: lb_maps_open_obj: %s", ktest_name(), strerror(-err));
+	ktest_track_group(fx.maps.group);
+	ktest_defer(sim_destroy, NULL);
 
 	for (i = 1; i < NR_BACKENDS; i++)
 		fx_set_backend(i, be_defs[i].addr, be_defs[i].state, be_defs[i].has_mac,
@@ -612,32 +623,7 @@ struct pkt_spec {
 #define DEFAULT_SPORT 40000
 #define DEFAULT_PAYLOAD 22
 
-struct pkt {
-	__u8 data[256];
-	__u32 len;
-	__u32 l3;      /* offset of the IPv4 header */
-	__u32 ip_full; /* bytes of the IPv4 packet as built (before cut) */
-};
-
-static void put16(__u8 *p, __u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static __u16 csum16(const __u8 *p, size_t len)
-{
-	__u32 sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (__u32)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (__u32)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
+/* Frames (struct tl_frame) come from the tests' one packet builder (tests/lib/packet.c). */
 
 static __u32 spec_saddr(const struct pkt_spec *s)
 {
@@ -654,56 +640,34 @@ static __u16 spec_dport(const struct pkt_spec *s)
 	return s->dport ? s->dport : VIP_PORT;
 }
 
-static void build(const struct pkt_spec *s, struct pkt *p)
+/* The row's packet, its defaults filled in (addresses host order in rows, network here). */
+static void build(const struct pkt_spec *s, struct tl_frame *p)
 {
-	__u32 ihl = s->ihl ? s->ihl : 5, hlen = ihl < 5 ? 20 : ihl * 4;
-	__u32 payload = s->payload ? s->payload : DEFAULT_PAYLOAD, i;
-	__u8 *d = p->data, *ip, *udp;
-	size_t off;
+	struct tl_udp4 u = {
+		.saddr = htonl(spec_saddr(s)),
+		.daddr = htonl(s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)),
+		.sport = htons(spec_sport(s)),
+		.dport = htons(spec_dport(s)),
+		.payload = s->payload ? s->payload : DEFAULT_PAYLOAD,
+		.vlan_tpid = s->vlan_tpid,
+		.vlan_tci = s->vlan_tci,
+		.ethertype = s->ethertype,
+		.version = s->version,
+		.ihl = s->ihl,
+		.proto = s->proto,
+		.tos = s->tos,
+		.set_ttl = s->set_ttl,
+		.ttl = s->ttl,
+		.frag_off = s->frag_off,
+		.ip_id = 0x1234,
+		.tot_delta = s->tot_delta,
+		.udp_delta = s->udp_delta,
+		.cut = s->cut,
+	};
 
-	memset(p, 0, sizeof(*p));
-	memcpy(d, lb_mac, ETH_ALEN);
-	memcpy(d + ETH_ALEN, client_mac, ETH_ALEN);
-	if (s->vlan_tpid) {
-		put16(d + 12, s->vlan_tpid);
-		put16(d + 14, s->vlan_tci);
-		put16(d + 16, s->ethertype ? s->ethertype : ETH_P_IP);
-		off = 18;
-	} else {
-		put16(d + 12, s->ethertype ? s->ethertype : ETH_P_IP);
-		off = 14;
-	}
-	p->l3 = off;
-	ip = d + off;
-	ip[0] = (__u8)((s->version ? s->version : 4) << 4 | (ihl & 0xf));
-	ip[1] = s->tos;
-	put16(ip + 2, (__u16)((int)(hlen + 8 + payload) + s->tot_delta));
-	put16(ip + 4, 0x1234);
-	put16(ip + 6, s->frag_off);
-	ip[8] = s->set_ttl ? s->ttl : 64;
-	ip[9] = s->proto ? s->proto : IPPROTO_UDP;
-	ip[12] = spec_saddr(s) >> 24;
-	ip[13] = (spec_saddr(s) >> 16) & 0xff;
-	ip[14] = (spec_saddr(s) >> 8) & 0xff;
-	ip[15] = spec_saddr(s) & 0xff;
-	ip[16] = (s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) >> 24;
-	ip[17] = ((s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) >> 16) & 0xff;
-	ip[18] = ((s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) >> 8) & 0xff;
-	ip[19] = (s->daddr ? s->daddr : VIP_ADDR(VIP_DSR)) & 0xff;
-	for (i = 20; i < hlen; i++)
-		ip[i] = 1; /* NOP options */
-	put16(ip + 10, csum16(ip, hlen));
-	udp = ip + hlen;
-	put16(udp, spec_sport(s));
-	put16(udp + 2, spec_dport(s));
-	put16(udp + 4, (__u16)((int)(8 + payload) + s->udp_delta));
-	for (i = 0; i < payload; i++)
-		udp[8 + i] = (__u8)(i * 7 + 3);
-	p->ip_full = hlen + 8 + payload;
-	p->len = off + p->ip_full;
-	assert_true(p->len <= sizeof(p->data));
-	if (s->cut)
-		p->len = s->cut;
+	memcpy(u.dst_mac, lb_mac, ETH_ALEN);
+	memcpy(u.src_mac, client_mac, ETH_ALEN);
+	assert_int_equal(tl_udp4_frame(&u, p), 0);
 }
 
 static struct udplb_flow spec_flow(const struct pkt_spec *s)
@@ -719,14 +683,18 @@ static struct udplb_flow spec_flow(const struct pkt_spec *s)
 	return f;
 }
 
-/* Backend the ring gives the packet's flow, as the program computes it. */
+/* Backend slot the live ring gives the packet's flow (the control plane's flow simulator). */
 static __u32 predict(const struct pkt_spec *s, __u32 vip)
 {
-	const struct vip_def *d = &vip_defs[vip];
 	struct udplb_flow f = spec_flow(s);
+	struct lb_sim_result r;
+	int ret = lb_sim_flow(fx.sim, &f, HASH_SEED, &r);
 
-	return fx.ring_ids[d->ring_off +
-			   udplb_flow_hash(&f, HASH_SEED, d->hash_mode) % d->ring_size];
+	if (ret)
+		fail_msg("%s: the simulator gives flow to VIP %u no backend: %d", ktest_name(), vip,
+			 ret);
+	assert_int_equal(r.vip_id, vip);
+	return r.backend_id;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -890,7 +858,7 @@ struct result {
 	__u32 retval;
 };
 
-static void run_once(const struct entry *ep, const struct pkt *in, struct result *res,
+static void run_once(const struct entry *ep, const struct tl_frame *in, struct result *res,
 		     const char *what)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = in->len,
@@ -940,7 +908,7 @@ static void expected_macs(__u32 id, __u8 dmac[ETH_ALEN], __u8 smac[ETH_ALEN], bo
 		return false;                                                                      \
 	} while (0)
 
-static bool check_ipip(const struct entry *ep, const struct row *r, const struct pkt *in,
+static bool check_ipip(const struct entry *ep, const struct row *r, const struct tl_frame *in,
 		       const struct result *res, __u32 id)
 {
 	/* tc moves an in-packet VLAN tag into the skb's metadata before encapsulating. */
@@ -971,14 +939,14 @@ static bool check_ipip(const struct entry *ep, const struct row *r, const struct
 	if (outer.saddr != htonl(IPIP_SRC) || outer.daddr != fx.be[id].addr)
 		row_fail(ep, r, "outer %#x -> %#x, expected %#x -> %#x", ntohl(outer.saddr),
 			 ntohl(outer.daddr), IPIP_SRC, ntohl(fx.be[id].addr));
-	if (csum16(res->out + out_l3, sizeof(outer)) != 0)
+	if (tl_csum16(res->out + out_l3, sizeof(outer)) != 0)
 		row_fail(ep, r, "outer header checksum %#x does not verify", ntohs(outer.check));
 	if (memcmp(res->out + out_l3 + sizeof(outer), in->data + in->l3, in->len - in->l3))
 		row_fail(ep, r, "inner packet changed");
 	return true;
 }
 
-static bool check_output(const struct entry *ep, const struct row *r, const struct pkt *in,
+static bool check_output(const struct entry *ep, const struct row *r, const struct tl_frame *in,
 			 const struct result *res, __u32 id)
 {
 	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
@@ -1004,7 +972,7 @@ static bool check_output(const struct entry *ep, const struct row *r, const stru
 	return check_ipip(ep, r, in, res, id);
 }
 
-static bool check_counters(const struct entry *ep, const struct row *r, const struct pkt *in,
+static bool check_counters(const struct entry *ep, const struct row *r, const struct tl_frame *in,
 			   const struct counters *before, const struct counters *after, __u32 id)
 {
 	__u64 want[__UDPLB_R_MAX] = { 0 };
@@ -1051,7 +1019,7 @@ static bool run_row(const struct entry *ep, const struct row *r)
 {
 	struct counters before, after;
 	struct result res;
-	struct pkt in;
+	struct tl_frame in;
 	__u32 id = 0, want;
 	bool ok;
 
@@ -1269,7 +1237,7 @@ static const struct row rows[] = {
  */
 static bool skb_test_run_refuses(const struct pkt_spec *s)
 {
-	struct pkt p;
+	struct tl_frame p;
 
 	build(s, &p);
 	if (p.len <= ETH_HLEN)
@@ -1332,7 +1300,7 @@ static __u16 outer_id(const struct entry *ep, const struct pkt_spec *s)
 {
 	struct result res;
 	struct iphdr outer;
-	struct pkt in;
+	struct tl_frame in;
 
 	build(s, &in);
 	run_once(ep, &in, &res, "ipip id");
@@ -1340,7 +1308,7 @@ static __u16 outer_id(const struct entry *ep, const struct pkt_spec *s)
 		fail_msg("%s: [%s] ipip packet not forwarded: verdict %u, %u bytes", ktest_name(),
 			 ep->name, res.retval, res.out_len);
 	memcpy(&outer, res.out + ETH_HLEN, sizeof(outer));
-	if (outer.protocol != IPPROTO_IPIP || csum16(res.out + ETH_HLEN, sizeof(outer)))
+	if (outer.protocol != IPPROTO_IPIP || tl_csum16(res.out + ETH_HLEN, sizeof(outer)))
 		fail_msg("%s: [%s] no valid outer header", ktest_name(), ep->name);
 	return ntohs(outer.id);
 }
@@ -1451,16 +1419,16 @@ static struct tc_nonlinear *attach_counting_tc(__u32 ifindex)
 static __u32 build_big(__u8 *frame, __u32 vip, __u16 sport, __u16 payload)
 {
 	struct pkt_spec s = { .daddr = VIP_ADDR(vip), .sport = sport };
-	struct pkt hdr;
+	struct tl_frame hdr;
 	__u32 i;
 
 	build(&s, &hdr);
 	memcpy(frame, hdr.data, BIG_HDR);
-	put16(frame + ETH_HLEN + 2, (__u16)(20 + 8 + payload));
-	put16(frame + ETH_HLEN + 10, 0);
-	put16(frame + ETH_HLEN + 10, csum16(frame + ETH_HLEN, 20));
-	put16(frame + ETH_HLEN + 20 + 4, (__u16)(8 + payload));
-	put16(frame + ETH_HLEN + 20 + 6, 0); /* no UDP checksum (IPv4) */
+	tl_put16(frame + ETH_HLEN + 2, (__u16)(20 + 8 + payload));
+	tl_put16(frame + ETH_HLEN + 10, 0);
+	tl_put16(frame + ETH_HLEN + 10, tl_csum16(frame + ETH_HLEN, 20));
+	tl_put16(frame + ETH_HLEN + 20 + 4, (__u16)(8 + payload));
+	tl_put16(frame + ETH_HLEN + 20 + 6, 0); /* no UDP checksum (IPv4) */
 	for (i = 0; i < payload; i++)
 		frame[BIG_HDR + i] = (__u8)(i * 13 + sport);
 	return BIG_HDR + payload;
@@ -1517,7 +1485,7 @@ static void big_datagram(int fd, __u32 vip, __u16 sport, __u16 payload)
 		fail_msg("%s: %u-byte datagram: not the MACs of backend %u", ktest_name(), payload,
 			 be);
 	if (vip_defs[vip].fwd == UDPLB_FWD_IPIP) {
-		if (n != len + 20 || out[l3 + 9] != IPPROTO_IPIP || csum16(out + l3, 20))
+		if (n != len + 20 || out[l3 + 9] != IPPROTO_IPIP || tl_csum16(out + l3, 20))
 			fail_msg("%s: %u-byte datagram: bad ipip output (%u bytes)", ktest_name(),
 				 payload, n);
 		l3 += 20;
@@ -1580,7 +1548,7 @@ static __u32 send_flow(const struct entry *ep, const struct pkt_spec *s, __u32 *
 {
 	struct counters before, after;
 	struct result res;
-	struct pkt in;
+	struct tl_frame in;
 	__u32 i;
 
 	build(s, &in);
@@ -1611,6 +1579,45 @@ static void expect_flow(const struct entry *ep, const struct pkt_spec *s, __u32 
 	if (be != want_be || reason != want_reason)
 		fail_msg("%s: [%s] %s: backend %u (%s), expected %u (%s)", ktest_name(), ep->name,
 			 what, be, reason_name(reason), want_be, reason_name(want_reason));
+}
+
+/*
+ * Next-hop MACs over rtnetlink (lib/udplb/neigh.c) in the test's namespace: a permanent
+ * neighbour resolves to its MAC, an address without a neighbour entry does not, and a lookup
+ * sends nothing (no entry appears for it).
+ */
+static void test_neigh_lookup(void **state)
+{
+	struct lb_vip dsr = { .fwd = UDPLB_FWD_DSR }, ipip = { .fwd = UDPLB_FWD_IPIP };
+	struct lb_backend b = { .addr = htonl(NEIGH_ADDR) };
+	struct lb_err err = {};
+	__u8 mac[ETH_ALEN];
+
+	(void)state;
+	ktest_begin();
+	enter_netns();
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(NEIGH_ADDR), mac), 0);
+	assert_memory_equal(mac, neigh_mac, ETH_ALEN);
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(GW_ADDR), mac), 0);
+	assert_memory_equal(mac, gw_mac, ETH_ALEN);
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(NO_NEIGH_ADDR), mac), -ENOENT);
+	assert_int_equal(lb_neigh_lookup(ifindex_of("lo"), htonl(NEIGH_ADDR), mac), -ENOENT);
+
+	/* The backend step: lookup fills the MAC; unknown neighbours stay without (no probe). */
+	assert_int_equal(lb_backend_resolve_mac(fx.veth_ifindex, &dsr, &b, LB_RESOLVE_LOOKUP, &err),
+			 0);
+	assert_true(b.has_mac);
+	assert_memory_equal(b.mac, neigh_mac, ETH_ALEN);
+	memset(&b, 0, sizeof(b));
+	b.addr = htonl(NO_NEIGH_ADDR);
+	assert_int_equal(lb_backend_resolve_mac(fx.veth_ifindex, &dsr, &b, LB_RESOLVE_LOOKUP, &err),
+			 0);
+	assert_false(b.has_mac);
+	assert_int_equal(lb_neigh_lookup(fx.veth_ifindex, htonl(NO_NEIGH_ADDR), mac), -ENOENT);
+	/* Another device's neighbours are not this one's. */
+	assert_int_equal(
+		lb_backend_resolve_mac(ifindex_of("lo"), &ipip, &b, LB_RESOLVE_LOOKUP, &err), 0);
+	assert_false(b.has_mac);
 }
 
 static void test_conntrack_sticky(void **state)
@@ -1867,145 +1874,13 @@ static void test_lookups_inlined(void **state)
 	       "conntrack are calls, no clock, no subprogram\n");
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Cost (printed, not asserted: timing depends on the machine and its load)
- */
-
-/* One timed run; checks the verdict. */
-static __u32 timed(int fd, const struct pkt *p, __u32 repeat, __u32 want, const char *what)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
-		    .repeat = repeat);
-
-	if (bpf_prog_test_run_opts(fd, &opts))
-		fail_msg("%s: %s: bpf_prog_test_run_opts: %s", ktest_name(), what, strerror(errno));
-	if (opts.retval != want)
-		fail_msg("%s: %s: verdict %u, expected %u", ktest_name(), what, opts.retval, want);
-	return opts.duration;
-}
-
-#define WARMUP 1000
-/* New flows that fit in an empty conntrack: no LRU eviction. */
-#define CT_FILL_REPEAT ((UDPLB_CT_ENTRIES / 2 - WARMUP) / COST_ROUNDS)
-
-/*
- * Median ns/packet of COST_ROUNDS runs of COST_REPEAT iterations; @reason (if not
- * __UDPLB_R_MAX) must have moved by exactly the number of iterations.
- */
-static void cost_n(const char *what, int fd, const struct pkt *p, __u32 want, __u32 reason,
-		   __u32 repeat)
-{
-	__u64 iterations = WARMUP + (__u64)COST_ROUNDS * repeat;
-	struct counters before, after;
-	__u32 ns[COST_ROUNDS];
-	int i;
-
-	if (reason != __UDPLB_R_MAX)
-		read_counters(&before);
-	timed(fd, p, WARMUP, want, what);
-	for (i = 0; i < COST_ROUNDS; i++)
-		ns[i] = timed(fd, p, repeat, want, what);
-	ktest_sort_u32(ns, COST_ROUNDS);
-	printf("    %-44s %4u ns/pkt (min %u, max %u)", what, ns[COST_ROUNDS / 2], ns[0],
-	       ns[COST_ROUNDS - 1]);
-	if (reason != __UDPLB_R_MAX) {
-		__u64 moved;
-
-		read_counters(&after);
-		moved = after.reasons[reason] - before.reasons[reason];
-		printf("  %s +%llu", reason_name(reason), (unsigned long long)moved);
-		if (moved != iterations)
-			fail_msg("%s: %s: reasons[%s] moved by %llu over %llu iterations",
-				 ktest_name(), what, reason_name(reason), (unsigned long long)moved,
-				 (unsigned long long)iterations);
-		if (after.reasons[UDPLB_R_ERROR] != before.reasons[UDPLB_R_ERROR])
-			fail_msg("%s: %s: helper errors during the run", ktest_name(), what);
-	}
-	printf("\n");
-}
-
-static void cost(const char *what, int fd, const struct pkt *p, __u32 want, __u32 reason)
-{
-	cost_n(what, fd, p, want, reason, COST_REPEAT);
-}
-
-static void set_jump(const struct bpf_map *jmp, const struct bpf_program *target)
-{
-	__u32 fd = bpf_program__fd(target);
-
-	update(jmp, 0, &fd);
-}
-
-static void front_mode(bool vary, bool restore, const struct pkt *orig)
-{
-	fx.front->bss->vary_source = vary;
-	fx.front->bss->restore_ipip = restore;
-	fx.front->bss->src_base = IP4(11, 0, 0, 0);
-	memcpy(fx.front->bss->orig_eth, orig->data, ETH_HLEN);
-}
-
-static void cost_entry(const struct entry *ep)
-{
-	const struct udplb_front *f = fx.front;
-	struct pkt_spec s_dsr = { .sport = 999 }, s_non = { .daddr = IP4(10, 9, 9, 9) };
-	struct pkt_spec s_ipip = { .daddr = VIP_ADDR(VIP_IPIP), .sport = 998 };
-	struct pkt dsr, non, ipip;
-	__u32 pass = want_retval(ep, V_PASS), fwd = want_retval(ep, V_TX);
-	int lb_fd = prog_fd(ep);
-	int front_fd = bpf_program__fd(ep->tc ? f->progs.front_tc : f->progs.front_xdp);
-	const struct bpf_map *jmp = ep->tc ? f->maps.jmp_tc : f->maps.jmp_xdp;
-	const struct bpf_program *pass_prog = ep->tc ? f->progs.pass_tc : f->progs.pass_xdp;
-	const struct bpf_program *lb_prog = ep->tc ? fx.lb->progs.udplb_tc : fx.lb->progs.udplb_xdp;
-
-	build(&s_dsr, &dsr);
-	build(&s_non, &non);
-	build(&s_ipip, &ipip);
-	assert_int_equal(dsr.len, 64);
-	printf("  %s, 64-byte UDP (ipip: 64 in, 84 out), kernel-reported median ns/pkt of %d x %d "
-	       "runs:\n",
-	       ep->tc ? "tc (skb)" : "XDP", COST_ROUNDS, COST_REPEAT);
-	cost(ep->tc ? "baseline: TC_ACT_OK program" : "baseline: XDP_PASS program",
-	     bpf_program__fd(pass_prog), &dsr, pass, __UDPLB_R_MAX);
-	cost("udplb: non-VIP UDP", lb_fd, &non, pass, UDPLB_R_NOT_VIP);
-	ct_clear();
-	timed(lb_fd, &dsr, 1, fwd, "ct-hit: first packet");
-	cost("udplb: dsr, conntrack hit", lb_fd, &dsr, fwd, UDPLB_R_CT_HIT);
-
-	/* Through the front program: its own cost first (tail call into a trivial program). */
-	set_jump(jmp, pass_prog);
-	front_mode(true, false, &dsr);
-	cost("front (new source each time) -> trivial", front_fd, &dsr, pass, __UDPLB_R_MAX);
-	set_jump(jmp, lb_prog);
-	ct_clear();
-	cost_n("front -> udplb: dsr, new flow, ct filling", front_fd, &dsr, fwd, UDPLB_R_CT_NEW,
-	       CT_FILL_REPEAT);
-	cost("front -> udplb: dsr, new flow, ct full", front_fd, &dsr, fwd, UDPLB_R_CT_NEW);
-	front_mode(false, true, &ipip);
-	ct_clear();
-	timed(front_fd, &ipip, 1, fwd, "ipip: first packet");
-	cost("front (restores) -> udplb: ipip, ct hit", front_fd, &ipip, fwd, UDPLB_R_CT_HIT);
-	front_mode(true, true, &ipip);
-	cost("front (restores, new src) -> udplb: ipip, new", front_fd, &ipip, fwd, UDPLB_R_CT_NEW);
-}
-
-static void test_cost_per_packet(void **state)
-{
-	(void)state;
-	ktest_begin();
-	enter_netns();
-	fx_setup();
-	ktest_pin_cpu();
-	cost_entry(&ep_xdp);
-	cost_entry(&ep_tc);
-}
-
 /* An optional argument selects tests by pattern (cmocka_set_test_filter), e.g. "*conntrack*". */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		KTEST(test_packets_xdp),      KTEST(test_packets_tc),
 		KTEST(test_conntrack_sticky), KTEST(test_conntrack_stale),
-		KTEST(test_lookups_inlined),  KTEST(test_cost_per_packet),
+		KTEST(test_lookups_inlined),  KTEST(test_neigh_lookup),
 		KTEST(test_ipip_ids),	      KTEST(test_tc_nonlinear),
 	};
 

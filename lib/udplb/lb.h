@@ -9,9 +9,13 @@
  *   vips        HASH  key -> { stable id, fwd, hash_mode, flags, ring_off, ring_size }
  *   vip_filter  ARRAY u64 words, bit udplb_filter_bit(addr, port) of every VIP set
  *   backends    ARRAY struct udplb_backend by stable slot id (UDPLB_BACKEND_FREE when unused)
- *   ring        ARRAY u32 backend ids: each VIP's Maglev table at its ring_off
+ *   ring        ARRAY u32 backend ids: each VIP's Maglev table at its ring_off; after the last
+ *               ring, when it fits, a 6-word trailer (a digest of the rings' inputs and a hash of
+ *               their content) that lets an unchanged commit skip rebuilding the rings
  * and everything in the model can be read back from those maps (lb_read()), so a one-shot CLI
- * needs no state of its own.
+ * needs no state of its own. The library is split by job (lib/udplb/): this header is the model,
+ * the maps, read-back, commit and diff; lb_instance.h (pins, open, read-modify-commit),
+ * lb_attach.h, lb_neigh.h (next-hop MACs) and lb_sim.h (flow simulator) build on it.
  *
  * Ids: a VIP keeps its id and a backend (VIP, addr:port) keeps its slot across commits; new ones
  * get the lowest free id, taken in (VIP addr, port, proto; backend addr, port) order. Rings are
@@ -32,6 +36,8 @@
 
 #include "abmap.h"
 #include "udplb_shared.h"
+
+struct bpf_object;
 
 /* Default seed of every VIP's Maglev permutations: all LB nodes must use the same one. */
 #define LB_MAGLEV_SEED 0x75646c62U /* "udlb" */
@@ -150,6 +156,12 @@ struct lb_map_fds {
 /* Open a group on real maps and attach the four structures. */
 int lb_maps_open(struct lb_maps *maps, const struct lb_map_fds *fds,
 		 const struct abmap_group_opts *opts);
+/*
+ * The maps of a loaded udplb object (a skeleton's obj, or any object with the same map names:
+ * udplb_ptr, vips_a/_b, vip_filter_a/_b, backends_a/_b, ring_a/_b). -ENOENT: a map is missing.
+ */
+int lb_maps_open_obj(struct lb_maps *maps, const struct bpf_object *obj,
+		     const struct abmap_group_opts *opts);
 /* In-memory maps of the sizes in udplb_shared.h (unit tests, dry runs). */
 int lb_maps_fake(struct lb_maps *maps);
 /* Free the group and its structures; @maps is zeroed. */
@@ -161,6 +173,8 @@ void lb_maps_close(struct lb_maps *maps);
  * something lb_commit() never writes (a backend of an unknown VIP, a duplicate, a bad state).
  */
 int lb_read(struct lb_maps *maps, struct lb_state *out, struct lb_err *err);
+/* lb_read(), and the generation the configuration belongs to (for lb_commit_opts). */
+int lb_read_at(struct lb_maps *maps, struct lb_state *out, __u64 *generation, struct lb_err *err);
 
 struct lb_commit_opts {
 	__u32 maglev_seed; /* 0: LB_MAGLEV_SEED */

@@ -247,6 +247,46 @@ static void maglev_fill_heap(struct maglev_state *s, __u32 wmax)
 	}
 }
 
+/*
+ * The backends sorted by identity into *ents (duplicates and the reserved id refused); counts
+ * the active ones (weight > 0) into s->nact with their weight sum and maximum.
+ */
+static int maglev_sorted_ents(const struct maglev_backend *backends, __u32 n,
+			      struct maglev_state *s, struct maglev_sort_ent **ents, __u64 *wsum,
+			      __u32 *wmax)
+{
+	__u32 i, j;
+
+	*ents = n ? calloc(n, sizeof(**ents)) : NULL;
+	if (n && !*ents)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		__u8 ident[6];
+		__u64 key = 0;
+
+		if (backends[i].id == MAGLEV_NO_BACKEND)
+			return -EINVAL;
+		maglev_ident_bytes(&backends[i], ident);
+		for (j = 0; j < sizeof(ident); j++)
+			key = key << 8 | ident[j];
+		(*ents)[i].key = key;
+		(*ents)[i].idx = i;
+		if (backends[i].weight) {
+			s->nact++;
+			*wsum += backends[i].weight;
+			if (backends[i].weight > *wmax)
+				*wmax = backends[i].weight;
+		}
+	}
+	if (n > 1)
+		qsort(*ents, n, sizeof(**ents), maglev_cmp_ent);
+	for (i = 1; i < n; i++) {
+		if ((*ents)[i].key == (*ents)[i - 1].key)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int maglev_build(const struct maglev_backend *backends, __u32 n, __u32 m, __u32 seed, __u32 *table)
 {
 	struct maglev_state s = { .m = m, .table = table };
@@ -257,45 +297,12 @@ int maglev_build(const struct maglev_backend *backends, __u32 n, __u32 m, __u32 
 
 	if (!table || (!backends && n) || !maglev_is_prime(m) || n > m)
 		return -EINVAL;
-
-	if (n) {
-		ents = calloc(n, sizeof(*ents));
-		if (!ents)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		__u8 ident[6];
-		__u64 key = 0;
-
-		if (backends[i].id == MAGLEV_NO_BACKEND) {
-			err = -EINVAL;
-			goto out;
-		}
-		maglev_ident_bytes(&backends[i], ident);
-		for (j = 0; j < sizeof(ident); j++)
-			key = key << 8 | ident[j];
-		ents[i].key = key;
-		ents[i].idx = i;
-		if (backends[i].weight) {
-			s.nact++;
-			wsum += backends[i].weight;
-			if (backends[i].weight > wmax)
-				wmax = backends[i].weight;
-		}
-	}
-	if (n > 1)
-		qsort(ents, n, sizeof(*ents), maglev_cmp_ent);
-	for (i = 1; i < n; i++) {
-		if (ents[i].key == ents[i - 1].key) {
-			err = -EINVAL;
-			goto out;
-		}
-	}
-
+	err = maglev_sorted_ents(backends, n, &s, &ents, &wsum, &wmax);
+	if (err)
+		goto out;
 	if (!s.nact) {
 		for (i = 0; i < m; i++)
 			table[i] = MAGLEV_NO_BACKEND;
-		err = 0;
 		goto out;
 	}
 
