@@ -55,7 +55,9 @@ LIB_PC := $(BUILD)/abmap.pc
 
 # udplb's control plane: the core (unit-tested, linked into tests) and the CLI around it
 CORE_SRCS := $(wildcard cmd/lb.c cmd/maglev.c)
-CORE_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CORE_SRCS))
+UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c))
+CORE_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CORE_SRCS)) \
+	$(patsubst lib/udplb/%.c,$(BUILD)/lib/udplb/%.o,$(UDPLB_LIB_SRCS))
 CLI_SRCS := $(filter-out $(CORE_SRCS),$(sort $(wildcard cmd/*.c)))
 CLI_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CLI_SRCS))
 UDPLB_BIN := $(if $(CLI_SRCS),$(BUILD)/udplb)
@@ -147,10 +149,16 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $@)))) > $@
 
-$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) include/*.h bpf/*.h
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h lib/udplb/*.h) include/*.h bpf/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -I$(BUILD)/bpf -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ilib/udplb -Ibpf -I$(BUILD)/bpf -c $< -o $@
+
+# The udplb control-plane library (lib/udplb): linked like the core into the CLI and the tests
+$(BUILD)/lib/udplb/%.o: lib/udplb/%.c $(wildcard cmd/*.h lib/udplb/*.h) include/*.h bpf/*.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib/udplb -Icmd -Ibpf -c $< -o $@
 
 # The CLI embeds the BPF object (skeleton): its objects wait for the skeleton.
 $(CLI_OBJS): $(BUILD)/bpf/udplb.skel.h
@@ -162,7 +170,7 @@ $(UDPLB_BIN): $(CLI_OBJS) $(CORE_OBJS) $(LIB_A)
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(CORE_OBJS) $(LIB_A) include/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd -Ibpf $< $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) \
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd -Ilib/udplb -Ibpf $< $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) \
 		-lcmocka $(LIB_LIBS) -lm -o $@
 
 # Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "names.h"
 #include "udplb.skel.h"
 
 #define UDPLB_TC_HANDLE 0x1d1b
@@ -31,16 +32,20 @@ struct attachment {
 	__u32 prog_id;
 };
 
+static const char *mode_str(enum udplb_mode mode)
+{
+	const char *name = lb_name(&lb_mode_names, mode);
+
+	return name ? name : "unknown";
+}
+
 static int parse_mode(const char *s, enum udplb_mode *mode)
 {
-	if (!s || !strcmp(s, "xdp"))
-		*mode = UDPLB_MODE_XDP;
-	else if (!strcmp(s, "xdp-generic"))
-		*mode = UDPLB_MODE_XDP_GENERIC;
-	else if (!strcmp(s, "tc"))
-		*mode = UDPLB_MODE_TC;
-	else
+	__u32 v = UDPLB_MODE_XDP;
+
+	if (s && (lb_name_value(&lb_mode_names, s, &v) || v == UDPLB_MODE_NONE))
 		return -EINVAL;
+	*mode = v;
 	return 0;
 }
 
@@ -225,7 +230,7 @@ static int print_loaded(const char *dev, enum udplb_mode mode, int prog_fd, cons
 	bpf_obj_get_info_by_fd(prog_fd, &info, &len);
 	out_obj_begin(NULL);
 	out_str("dev", dev);
-	out_str("mode", mode_name(mode));
+	out_str("mode", mode_str(mode));
 	out_u64("prog_id", info.id);
 	out_str("pin_dir", dir);
 	out_str("action", replaced ? "replaced" : "loaded");
@@ -252,12 +257,12 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 	old = query_attachment(ifindex);
 	if (old.mode != UDPLB_MODE_NONE && !prog_is_udplb(old.prog_id)) {
 		cli_err("%s already has a %s program (id %u) that udplb did not load", dev,
-			mode_name(old.mode), old.prog_id);
+			mode_str(old.mode), old.prog_id);
 		return EXIT_RUNTIME;
 	}
 	if (old.mode != UDPLB_MODE_NONE && old.mode != mode && !cli_flag(args, "force")) {
 		cli_err("udplb runs on %s in %s mode; changing to %s cannot be atomic (use --force)",
-			dev, mode_name(old.mode), mode_name(mode));
+			dev, mode_str(old.mode), mode_str(mode));
 		return EXIT_RUNTIME;
 	}
 	err = cli_mkdir_p(ctx->pin_dir);
@@ -283,7 +288,7 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 	if (!err)
 		err = attach(ifindex, mode, prog_fd, &old);
 	if (err) {
-		cli_err("cannot attach to %s in %s mode: %s", dev, mode_name(mode), strerror(-err));
+		cli_err("cannot attach to %s in %s mode: %s", dev, mode_str(mode), strerror(-err));
 		udplb__destroy(skel);
 		return EXIT_RUNTIME;
 	}

@@ -14,23 +14,7 @@
 
 #include "cli.h"
 #include "instance.h"
-
-static const char *const reason_names[__UDPLB_R_MAX] = {
-	[UDPLB_R_FORWARDED] = "forwarded",
-	[UDPLB_R_NOT_IP] = "not_ip",
-	[UDPLB_R_NOT_UDP] = "not_udp",
-	[UDPLB_R_NOT_VIP] = "not_vip",
-	[UDPLB_R_TRUNCATED] = "truncated",
-	[UDPLB_R_FRAGMENT] = "fragment",
-	[UDPLB_R_TTL] = "ttl",
-	[UDPLB_R_NO_BACKEND] = "no_backend",
-	[UDPLB_R_NO_ROUTE] = "no_route",
-	[UDPLB_R_KILL_SWITCH] = "kill_switch",
-	[UDPLB_R_ERROR] = "error",
-	[UDPLB_R_CT_HIT] = "ct_hit",
-	[UDPLB_R_CT_NEW] = "ct_new",
-	[UDPLB_R_DROPPED] = "dropped",
-};
+#include "names.h"
 
 struct snapshot {
 	struct udplb_counter vip[UDPLB_MAX_VIPS];
@@ -143,7 +127,7 @@ static void print_stats(const struct lb_state *state, const struct snapshot *s,
 	out_arr_end();
 	out_obj_begin("reasons");
 	for (i = 0; i < __UDPLB_R_MAX; i++)
-		out_u64(reason_names[i], s->reason[i]);
+		out_u64(lb_name_fmt(&lb_reason_names, i, addr, sizeof(addr)), s->reason[i]);
 	out_obj_end();
 	out_obj_end();
 	out_finish();

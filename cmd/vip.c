@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "names.h"
 
 int parse_vip_key(const struct cli_args *args, const char *s, struct udplb_vip_key *key)
 {
@@ -17,26 +18,27 @@ int parse_vip_key(const struct cli_args *args, const char *s, struct udplb_vip_k
 	return 0;
 }
 
+/* An enum option: absent keeps *out (the default). */
+static int parse_enum(const struct lb_names *t, const char *s, __u8 *out)
+{
+	__u32 v;
+
+	if (!s)
+		return 0;
+	if (lb_name_value(t, s, &v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int parse_fwd(const char *s, __u8 *fwd)
 {
-	if (!s || !strcmp(s, "dsr"))
-		*fwd = UDPLB_FWD_DSR;
-	else if (!strcmp(s, "ipip"))
-		*fwd = UDPLB_FWD_IPIP;
-	else
-		return -EINVAL;
-	return 0;
+	return parse_enum(&lb_fwd_names, s, fwd);
 }
 
 int parse_hash(const char *s, __u8 *mode)
 {
-	if (!s || !strcmp(s, "5tuple"))
-		*mode = UDPLB_HASH_5TUPLE;
-	else if (!strcmp(s, "src-ip"))
-		*mode = UDPLB_HASH_SRC_IP;
-	else
-		return -EINVAL;
-	return 0;
+	return parse_enum(&lb_hash_names, s, mode);
 }
 
 static int vip_add(struct instance *inst, struct lb_state *state, void *arg, struct lb_err *err)
