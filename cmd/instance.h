@@ -56,8 +56,8 @@ const char *mode_name(enum udplb_mode mode);
 /* Every command on a device takes --pin-dir. */
 #define PIN_DIR_OPT                                                                                \
 	{                                                                                          \
-		"pin-dir", 0, CLI_STR, "DIR",                                                      \
-			"pin directory (default " UDPLB_PIN_ROOT "/ns<netns>/DEV)"                 \
+		.name = "pin-dir", .arg = CLI_STR, .metavar = "DIR",                               \
+		.help = "pin directory (default " UDPLB_PIN_ROOT "/ns<netns>/DEV)"                 \
 	}
 int cli_ensure_bpffs(void);
 int cli_check_bpffs(void);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "instance.h"
 #include "names.h"
+#include "parse.h"
 
 static int parse_key(const char *s, __u32 *key)
 {
@@ -21,7 +22,7 @@ static int parse_key(const char *s, __u32 *key)
 
 	if (!lb_name_value(&lb_pool_key_names, s, key))
 		return 0;
-	if (parse_uint(s, UDPLB_POOL_ENTRIES - 1, &v)) {
+	if (lb_parse_u64(s, 0, UDPLB_POOL_ENTRIES - 1, &v)) {
 		cli_err("pool key '%s' is neither a number below %u nor a known name (%s)", s,
 			UDPLB_POOL_ENTRIES,
 			lb_names_list(&lb_pool_key_names, ", ", names, sizeof(names)));
@@ -57,8 +58,9 @@ static int do_pool(struct cli_ctx *ctx, const struct cli_args *args, const char 
 
 	if (args->nr_pos >= 2 && parse_key(args->pos[1], &key))
 		return EXIT_USAGE;
-	if (args->nr_pos >= 3 && parse_uint(args->pos[2], UINT64_MAX, &value))
-		return cli_usage_err(args->cmd, "VALUE '%s' is not a number", args->pos[2]);
+	if (args->nr_pos >= 3 && lb_parse_u64(args->pos[2], 0, UINT64_MAX, &value))
+		return cli_usage_err(args->cmd, "VALUE '%s' is not a decimal number from 0 to %llu",
+				     args->pos[2], (unsigned long long)UINT64_MAX);
 	if (inst_open(ctx, args, &inst))
 		return EXIT_RUNTIME;
 	fd = inst.fd[INST_POOL];

@@ -39,16 +39,6 @@ static const char *mode_str(enum udplb_mode mode)
 	return name ? name : "unknown";
 }
 
-static int parse_mode(const char *s, enum udplb_mode *mode)
-{
-	__u32 v = UDPLB_MODE_XDP;
-
-	if (s && (lb_name_value(&lb_mode_names, s, &v) || v == UDPLB_MODE_NONE))
-		return -EINVAL;
-	*mode = v;
-	return 0;
-}
-
 static __u32 xdp_flags(enum udplb_mode mode)
 {
 	return mode == UDPLB_MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
@@ -201,7 +191,6 @@ static int write_config(struct udplb *skel, const struct cli_args *args, const c
 	int fd = bpf_map__fd(skel->maps.config);
 	struct udplb_config cfg = {};
 	__u32 zero = 0;
-	__u64 seed;
 	int err;
 
 	err = bpf_map_lookup_elem(fd, &zero, &cfg) ? -errno : 0;
@@ -210,11 +199,7 @@ static int write_config(struct udplb *skel, const struct cli_args *args, const c
 	/* A new instance gets the default seed: every LB node then hashes flows alike. */
 	if (!(cfg.flags & UDPLB_CFG_MODE_MASK) && !cfg.hash_seed)
 		cfg.hash_seed = UDPLB_DEFAULT_SEED;
-	seed = cfg.hash_seed;
-	err = cli_opt_uint(args, "hash-seed", UINT32_MAX, &seed);
-	if (err)
-		return err;
-	cfg.hash_seed = seed;
+	cfg.hash_seed = cli_opt_num(args, "hash-seed", cfg.hash_seed);
 	cfg.ifindex = ifindex;
 	cfg.ipip_src = first_ipv4(dev) ?: cfg.ipip_src;
 	cfg.flags = (cfg.flags & ~UDPLB_CFG_MODE_MASK) | mode;
@@ -243,13 +228,13 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 {
 	const char *dev = args->pos[0];
 	struct attachment old;
-	enum udplb_mode mode;
+	enum udplb_mode mode = cli_opt_num(args, "mode", UDPLB_MODE_XDP);
 	struct udplb *skel;
 	int ifindex, prog_fd, err;
 
-	if (parse_mode(cli_opt(args, "mode"), &mode))
-		return cli_usage_err(args->cmd, "--mode must be xdp, xdp-generic or tc, not '%s'",
-				     cli_opt(args, "mode"));
+	/* Every option was checked when parsed (cli_parse_args()): nothing below is refused late. */
+	if (mode == UDPLB_MODE_NONE)
+		return cli_usage_err(args->cmd, "--mode must be xdp, xdp-generic or tc");
 	ctx->pin_dir = cli_opt(args, "pin-dir");
 	if (cli_check_privileges() || cli_enter_netns(ctx) || cli_ifindex(dev, &ifindex) ||
 	    cli_ensure_bpffs() || cli_pin_dir(ctx, dev))
@@ -356,11 +341,15 @@ static int do_unload(struct cli_ctx *ctx, const struct cli_args *args)
 }
 
 static const struct cli_opt load_opts[] = {
-	{ "mode", 0, CLI_STR, "xdp|xdp-generic|tc", "attach mode (default xdp)" },
+	{ .name = "mode",
+	  .arg = CLI_ENUM,
+	  .metavar = "xdp|xdp-generic|tc",
+	  .help = "attach mode (default xdp)",
+	  .names = &lb_mode_names },
 	PIN_DIR_OPT,
-	{ "hash-seed", 0, CLI_UINT, "N",
-	  "flow hash seed (default: kept; a new instance 0x75d91b5)" },
-	{ "force", 0, CLI_FLAG, NULL, "change the mode of a running instance (not atomic)" },
+	CLI_OPT_UINT("hash-seed", "N", 0, UINT32_MAX,
+		     "flow hash seed, decimal (default: kept; a new instance 123572661)"),
+	CLI_OPT_FLAG("force", "change the mode of a running instance (not atomic)"),
 	{},
 };
 

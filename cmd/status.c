@@ -41,9 +41,10 @@ static void print_backend(const struct lb_backend *b)
 
 static void print_vip(const struct lb_vip *v)
 {
-	char addr[INET_ADDRSTRLEN], name[LB_NAME_STRLEN];
+	char addr[INET_ADDRSTRLEN], name[LB_NAME_STRLEN], flags[LB_FLAGS_STRLEN];
 	__u32 i;
 
+	lb_flags_fmt(&lb_vip_flag_names, v->flags, flags, sizeof(flags));
 	out_obj_begin(NULL);
 	out_str("vip", fmt_ipv4(v->key.addr, addr));
 	out_u64("port", ntohs(v->key.port));
@@ -52,6 +53,8 @@ static void print_vip(const struct lb_vip *v)
 	out_str("fwd", lb_name_fmt(&lb_fwd_names, v->fwd, name, sizeof(name)));
 	out_str("hash", lb_name_fmt(&lb_hash_names, v->hash_mode, name, sizeof(name)));
 	out_u64("ring_size", v->ring_size);
+	out_u64("ring_off", v->ring_off);
+	out_str("flags", flags);
 	out_arr_begin("backends");
 	for (i = 0; i < v->nr_backends; i++)
 		print_backend(&v->backends[i]);
@@ -90,6 +93,7 @@ static int do_status(struct cli_ctx *ctx, const struct cli_args *args)
 	out_str("last_commit", when);
 	out_u64("hash_seed", cfg.hash_seed);
 	out_str("ipip_src", fmt_ipv4(cfg.ipip_src, src));
+	out_u64("ifindex", cfg.ifindex);
 	out_str("pin_dir", ctx->pin_dir);
 	out_arr_begin("vips");
 	for (i = 0; i < state.nr_vips; i++)
