@@ -277,8 +277,6 @@ static int parse_line(struct parser *p, char *line, size_t len)
 {
 	int ret;
 
-	if (len > LB_CONF_MAX_LINE)
-		return perr(p, "line of %zu bytes (at most %d)", len, LB_CONF_MAX_LINE);
 	if (strlen(line) != len)
 		return perr(p, "NUL byte in the line");
 	ret = split(p, line);
@@ -293,20 +291,47 @@ static int parse_line(struct parser *p, char *line, size_t len)
 	return perr(p, "unknown item '%s' (vip, backend, hash-seed)", p->w[0]);
 }
 
+/*
+ * One line, its newline included, into @buf (LB_CONF_MAX_LINE + 2 bytes). Returns its length,
+ * 0 at the end of the file, or -E2BIG for a longer line, of which no more than that is read: a
+ * line without end (-f /dev/zero) is refused at once, never split into several lines.
+ */
+static ssize_t read_line(FILE *f, char *buf)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(f)) != EOF) {
+		if (n == LB_CONF_MAX_LINE + 1)
+			return -E2BIG;
+		buf[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 int lb_conf_parse(FILE *f, const char *name, struct lb_conf *c, struct lb_err *err)
 {
-	char *w[LB_CONF_MAX_WORDS], *line = NULL;
-	struct parser p = { .name = name, .conf = c, .err = err, .w = w };
-	size_t cap = 0;
+	struct parser p = { .name = name, .conf = c, .err = err };
+	char *w[LB_CONF_MAX_WORDS], *line;
 	ssize_t len;
 	int ret = 0;
 
 	if (err)
 		err->msg[0] = '\0';
+	line = malloc(LB_CONF_MAX_LINE + 2);
+	if (!line)
+		return -ENOMEM;
+	p.w = w;
 	errno = 0;
-	while (!ret && (len = getline(&line, &cap, f)) >= 0) {
+	while (!ret && (len = read_line(f, line)) != 0) {
 		p.line++;
-		ret = parse_line(&p, line, len);
+		if (len < 0)
+			ret = perr(&p, "line longer than %d bytes", LB_CONF_MAX_LINE);
+		else
+			ret = parse_line(&p, line, len);
 	}
 	if (!ret && ferror(f)) {
 		ret = errno ? -errno : -EIO;

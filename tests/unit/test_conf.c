@@ -44,7 +44,10 @@ static void expect_ok(const char *text, struct lb_conf *c)
 		fail_msg("'%s': %s", text, err.msg);
 }
 
-/* A comment longer than fgets' 1,024 bytes is one comment, and line numbers stay right. */
+/*
+ * A comment longer than fgets' 1,024 bytes is one comment, line numbers stay right, and a line
+ * over LB_CONF_MAX_LINE is refused whole.
+ */
 static void test_long_lines(void **state)
 {
 	size_t n = 5000, len;
@@ -69,7 +72,7 @@ static void test_long_lines(void **state)
 	len = strlen(text);
 	memset(text + len, 'y', LB_CONF_MAX_LINE + 10);
 	strcpy(text + len + LB_CONF_MAX_LINE + 10, "\n");
-	expect_error(text, "t.conf:2: line of");
+	expect_error(text, "t.conf:2: line longer than 4096 bytes");
 	free(text);
 	expect_error_len("vip 10.0.0.1:53\nbackend 10.0.1.1\0 weight 2\n", 41,
 			 "t.conf:2: NUL byte");
