@@ -91,6 +91,8 @@ BENCH_SMOKE := $(if $(BENCH_SRCS),$(BUILD)/bench/bench-smoke)
 FUZZ_SECONDS ?= 60
 FUZZ_BINS :=
 FUZZ_SMOKE_BINS :=
+# The rules of the included files must not become the default goal
+.DEFAULT_GOAL := all
 include $(wildcard tests/fuzz/*.mk)
 
 TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS) $(BENCH_SMOKE) $(FUZZ_SMOKE_BINS)
@@ -220,7 +222,7 @@ else
 	$(Q)$(MAKE) --no-print-directory check-one SANITIZE=1
 endif
 
-check-one: all
+check-one: all $(FUZZ_SMOKE_BINS)
 	$(Q)E2E_BUILD=$(BUILD) scripts/run-tests.sh $(BUILD) $(TEST_BINS) $(E2E_RUN)
 
 # Every libFuzzer target FUZZ_SECONDS seconds on its seed corpus (tests/fuzz/run.sh)
