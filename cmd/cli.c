@@ -264,7 +264,7 @@ static int parse_global(int argc, char **argv, int *i, struct cli_ctx *ctx)
 }
 
 /* "udplb OBJECT", "udplb OBJECT help", "udplb OBJECT --help", "udplb help OBJECT". */
-static int object_help(int argc, char **argv)
+static int object_help(int argc, char **argv, bool json)
 {
 	const char *obj = argv[0];
 	bool help;
@@ -279,8 +279,24 @@ static int object_help(int argc, char **argv)
 	       (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
 	if (argc >= 2 && !help)
 		return -1;
+	if (!help && json)
+		return cli_usage_err(NULL, "missing command: udplb %s VERB (see 'udplb %s help')",
+				     obj, obj);
 	print_object_help(help ? stdout : stderr, obj);
 	return help ? EXIT_OK : EXIT_USAGE;
+}
+
+static bool wants_json(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			return true;
+		if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--netns"))
+			i++;
+	}
+	return false;
 }
 
 int cli_main(int argc, char **argv)
@@ -290,7 +306,8 @@ int cli_main(int argc, char **argv)
 	struct cli_args args;
 	int i = 1, used, ret;
 
-	out_init(false);
+	/* -j anywhere among the global options: errors before it are JSON too. */
+	out_init(wants_json(argc, argv));
 	ret = parse_global(argc, argv, &i, &ctx);
 	if (ret >= 0)
 		return ret;
@@ -304,7 +321,7 @@ int cli_main(int argc, char **argv)
 		print_help(stdout);
 		return EXIT_OK;
 	}
-	ret = object_help(argc - i, argv + i);
+	ret = object_help(argc - i, argv + i, ctx.json);
 	if (ret >= 0)
 		return ret;
 	cmd = find_cmd(argc - i, argv + i, &used);

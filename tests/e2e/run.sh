@@ -623,8 +623,13 @@ cli_json_help()
 	rc=$?
 	[ "$rc" = 1 ] && jq -e '.error | length > 0' <<<"$out" >/dev/null 2>&1 ||
 		CLI_BAD+="-j runtime error: rc $rc, stdout '$out'; "
-	out=$("$UDPLB" -j frobnicate 2>/dev/null)
-	jq -e .error <<<"$out" >/dev/null 2>&1 || CLI_BAD+="-j unknown command: '$out'; "
+	for o in "-j frobnicate" "--bogus -j" "-j vip"; do
+		# shellcheck disable=SC2086 # two words on purpose
+		out=$("$UDPLB" $o 2>/dev/null)
+		rc=$?
+		[ "$rc" = 2 ] && jq -e .error <<<"$out" >/dev/null 2>&1 ||
+			CLI_BAD+="'udplb $o': rc $rc, stdout '$out'; "
+	done
 	for o in vip backend pool; do
 		out=$("$UDPLB" "$o" --help 2>&1) && [[ "$out" == *"udplb [-j] [-n NETNS] $o add"* ||
 			"$out" == *"$o get"* ]] || CLI_BAD+="'udplb $o --help' failed: '$out'; "
