@@ -45,37 +45,39 @@ static int do_vip_add(struct cli_ctx *ctx, const struct cli_args *args)
 	return inst_change(ctx, args, vip_add, &vip, false);
 }
 
-/* The options given replace the VIP's; the others keep their live value. */
+struct vip_set_req {
+	struct udplb_vip_key key;
+	const struct cli_args *args;
+};
+
+/* The options given replace the VIP's settings; the others keep their live value. */
 static int vip_set(struct instance *inst, struct lb_state *state, void *arg, struct lb_err *err)
 {
-	const struct cli_args *args = arg;
-	struct udplb_vip_key key;
-	struct lb_vip *cur, vip;
+	const struct vip_set_req *req = arg;
+	const struct lb_vip *cur = lb_vip_find(state, &req->key);
+	struct lb_vip vip = { .key = req->key };
 
 	(void)inst;
-	parse_vip_key(args, args->pos[1], &key);
-	cur = lb_vip_find(state, &key);
-	if (!cur)
-		return lb_vip_del(state, &key, err); /* -ENOENT with its message */
-	vip = *cur;
-	vip.fwd = cli_opt_num(args, "fwd", vip.fwd);
-	vip.hash_mode = cli_opt_num(args, "hash", vip.hash_mode);
-	vip.ring_size = cli_opt_num(args, "ring-size", vip.ring_size);
-	vip.flags = cli_opt_num(args, "flags", vip.flags);
-	return lb_vip_set(state, &vip, err);
+	if (cur)
+		vip = *cur;
+	vip.fwd = cli_opt_num(req->args, "fwd", vip.fwd);
+	vip.hash_mode = cli_opt_num(req->args, "hash", vip.hash_mode);
+	vip.ring_size = cli_opt_num(req->args, "ring-size", vip.ring_size);
+	vip.flags = cli_opt_num(req->args, "flags", vip.flags);
+	return lb_vip_set(state, &vip, err); /* -ENOENT (and its message) for an unknown VIP */
 }
 
 static int do_vip_set(struct cli_ctx *ctx, const struct cli_args *args)
 {
-	struct udplb_vip_key key;
+	struct vip_set_req req = { .args = args };
 
-	if (parse_vip_key(args, args->pos[1], &key))
+	if (parse_vip_key(args, args->pos[1], &req.key))
 		return EXIT_USAGE;
 	if (!cli_opt(args, "fwd") && !cli_opt(args, "hash") && !cli_opt(args, "ring-size") &&
 	    !cli_opt(args, "flags"))
-		return cli_usage_err(args->cmd, "nothing to change (--fwd, --hash, --ring-size, "
-						"--flags)");
-	return inst_change(ctx, args, vip_set, (void *)args, true);
+		return cli_usage_err(args->cmd,
+				     "nothing to change (--fwd, --hash, --ring-size, --flags)");
+	return inst_change(ctx, args, vip_set, &req, true);
 }
 
 static int vip_del(struct instance *inst, struct lb_state *state, void *arg, struct lb_err *err)
