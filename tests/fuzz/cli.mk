@@ -44,8 +44,8 @@ $(CLI_FUZZ_SMOKE): $(BUILD)/fuzz/%-smoke: $(BUILD)/fuzz/% tests/fuzz/cli.mk
 		'scratch=$$(mktemp -d) || exit 1' \
 		'trap '"'"'rm -rf "$$scratch"'"'"' EXIT' \
 		'mkdir "$$scratch/new"' \
-		'"$(CURDIR)/$<" -max_total_time=3 -timeout=10 -rss_limit_mb=2048 \' \
-		'	-artifact_prefix="$(CURDIR)/$(BUILD)/fuzz/$*-" "$$scratch/new" \' \
+		'"$(abspath $<)" -max_total_time=3 -timeout=10 -rss_limit_mb=2048 \' \
+		'	-artifact_prefix="$(abspath $(BUILD))/fuzz/$*-" "$$scratch/new" \' \
 		'	"$(CURDIR)/tests/fuzz/corpus/$(patsubst fuzz_%,%,$*)" >"$$scratch/log" 2>&1' \
 		'rc=$$?' \
 		'grep -E "^(#[0-9]+.*DONE|Done [0-9]+ runs|SUMMARY)" "$$scratch/log"' \
