@@ -175,6 +175,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(CORE_OBJS) $(LIB_A) inclu
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd -Ilib/udplb -Ibpf $< $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) \
 		-lcmocka $(LIB_LIBS) -lm -o $@
 
+# Unit tests of the command line: the CLI's objects with tests/unit/cli_stubs.c in place of its
+# kernel layer (cmd/instance.c)
+CLI_TEST_OBJS := $(filter-out $(BUILD)/cmd/main.o $(BUILD)/cmd/instance.o,$(CLI_OBJS))
+$(BUILD)/tests/unit/test_cli_args: tests/unit/test_cli_args.c tests/unit/cli_stubs.c \
+		tests/unit/*.h $(CLI_TEST_OBJS) $(CORE_OBJS) $(LIB_A)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd -Ilib/udplb -Ibpf $< tests/unit/cli_stubs.c \
+		$(CLI_TEST_OBJS) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lcmocka -lbpf -lelf -lz \
+		-lpthread -o $@
+
 # Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)
 $(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,\
 	$(filter tests/kernel/udplb_%,$(KTEST_BPF))): bpf/udplb.bpf.c

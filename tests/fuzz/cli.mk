@@ -3,7 +3,7 @@
 # libFuzzer targets of the command line (included by the Makefile):
 #   fuzz_apply  the apply format: parse -> validate -> commit on the fake store -> read back
 #               equal -> second commit unchanged -> written back, parsed equal
-#   fuzz_cli    the whole argument parser (cmd/), the kernel layer stubbed
+#   fuzz_cli    the whole argument parser (cmd/), the kernel layer stubbed (tests/unit/cli_stubs.c)
 # Each is built from the sources directly with clang, libFuzzer, ASan and UBSan; seeds in
 # tests/fuzz/corpus/{apply,cli}/. FUZZ_SMOKE_BINS get a wrapper that runs the target 3 s on a
 # scratch copy of its corpus (make check).
@@ -27,12 +27,12 @@ $(BUILD)/fuzz/fuzz_apply: tests/fuzz/fuzz_apply.c $(CLI_FUZZ_CORE) $(wildcard cm
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLI_FUZZ_CC) $(CLI_FUZZ_CFLAGS) $< $(CLI_FUZZ_CORE) $(CLI_FUZZ_LIBS) -o $@
 
-$(BUILD)/fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c $(CLI_FUZZ_CMD) $(CLI_FUZZ_CORE) $(UDPLB_SKEL) \
+$(BUILD)/fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c tests/unit/cli_stubs.c $(CLI_FUZZ_CMD) $(CLI_FUZZ_CORE) $(UDPLB_SKEL) \
 		$(wildcard cmd/*.h lib/udplb/*.h lib/abmap/*.h) include/*.h bpf/*.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLI_FUZZ_CC) $(CLI_FUZZ_CFLAGS) $< $(CLI_FUZZ_CMD) $(CLI_FUZZ_CORE) $(CLI_FUZZ_LIBS) \
-		-o $@
+	$(Q)$(CLI_FUZZ_CC) $(CLI_FUZZ_CFLAGS) -Itests/unit $< tests/unit/cli_stubs.c $(CLI_FUZZ_CMD) \
+		$(CLI_FUZZ_CORE) $(CLI_FUZZ_LIBS) -o $@
 
 # Smoke: 3 s on the seeds; new inputs go to a scratch directory (not into the tree), a crashing
 # input to $(BUILD)/fuzz/fuzz_NAME-crash-*.
