@@ -35,6 +35,30 @@ static int read_file(const char *file, struct lb_conf *c)
 	return ret;
 }
 
+/*
+ * A dry run sends nothing (resolving a MAC sends a datagram and waits): a backend the file
+ * leaves to the neighbour table shows the MAC it has live, or none when it is new.
+ */
+static void live_macs(const struct lb_state *live, struct lb_conf *c)
+{
+	const struct lb_backend *old;
+	const struct lb_vip *lv;
+	struct lb_backend *b;
+	struct lb_vip *v;
+	__u32 i;
+
+	for (i = 0; i < c->nr_resolve; i++) {
+		v = lb_vip_find(&c->state, &c->resolve[i].vip);
+		b = v ? lb_backend_find(v, c->resolve[i].addr, c->resolve[i].port) : NULL;
+		lv = lb_vip_find(live, &c->resolve[i].vip);
+		old = lv ? lb_backend_find(lv, c->resolve[i].addr, c->resolve[i].port) : NULL;
+		if (b && old && old->has_mac) {
+			b->has_mac = true;
+			memcpy(b->mac, old->mac, sizeof(b->mac));
+		}
+	}
+}
+
 /* MACs of the backends the file leaves to the neighbour table. */
 static int fill_macs(const char *dev, struct lb_conf *c)
 {
@@ -187,10 +211,13 @@ static int do_apply(struct cli_ctx *ctx, const struct cli_args *args)
 		goto out_desired;
 	if (inst_open(ctx, args, &inst))
 		goto out_desired;
-	if (fill_macs(inst.dev, &desired) || inst_read(&inst, &live))
+	if (inst_read(&inst, &live))
 		goto out_close;
 	if (cli_flag(args, "dry-run")) {
+		live_macs(&live, &desired);
 		ret = dry_run(ctx, &inst, &live, &desired);
+	} else if (fill_macs(inst.dev, &desired)) {
+		ret = EXIT_RUNTIME;
 	} else if (!inst_commit(&inst, &desired.state, true)) {
 		ret = desired.has_seed && write_seed(&inst, desired.hash_seed) ? EXIT_RUNTIME :
 										 EXIT_OK;

@@ -679,6 +679,21 @@ cli_many_backends()
 	expect_rc 0 lb1 vip del "$DEV" "$vip"
 }
 
+# apply --dry-run sends nothing: a backend without a MAC is not resolved (that sends a datagram
+# and waits up to 1.5 s), so no neighbour entry appears for it.
+cli_dry_run_quiet()
+{
+	local file=$SCEN_DIR/quiet.conf addr=10.77.0.99 t0 t1 n
+	printf 'vip %s\nbackend %s\n' "$VIPP" "$addr" >"$file"
+	t0=$(date +%s%N)
+	expect_rc 0 lb1 apply "$DEV" -f "$file" --dry-run
+	t1=$(date +%s%N)
+	n=$(ip -n "${NS[lb1]}" neigh show to "$addr" | wc -l)
+	[ "$n" = 0 ] || CLI_BAD+="apply --dry-run created a neighbour entry for $addr; "
+	[ $(((t1 - t0) / 1000000)) -lt 1000 ] ||
+		CLI_BAD+="apply --dry-run took $(((t1 - t0) / 1000000)) ms (resolving a MAC?); "
+}
+
 # stats --watch ends at once on SIGINT, however long its interval.
 cli_watch_sigint()
 {
@@ -781,6 +796,7 @@ scen_cli()
 	cli_vip_set
 	cli_many_backends
 	cli_watch_sigint
+	cli_dry_run_quiet
 
 	DETAIL="exit codes, backend set, apply --dry-run, pool, kill switch, ip netns exec, strict values, JSON errors, help, vip set, 100-backend set, stats --watch"
 	[ -z "$CLI_BAD" ] && return 0
