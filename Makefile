@@ -99,6 +99,8 @@ BENCH_SMOKE := $(if $(BENCH_SRCS),$(BUILD)/bench/bench-smoke)
 FUZZ_SECONDS ?= 60
 FUZZ_BINS :=
 FUZZ_SMOKE_BINS :=
+# The rules of the included files must not become the default goal
+.DEFAULT_GOAL := all
 include $(wildcard tests/fuzz/*.mk)
 
 TEST_BINS := $(UNIT_BINS) $(KTEST_BINS) $(EXAMPLE_BINS) $(BENCH_SMOKE) $(FUZZ_SMOKE_BINS)
@@ -187,6 +189,16 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(UDPLB_LIB) $(LIB_A) inclu
 		$(filter $(CONF_SRCS),$^) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) -lcmocka \
 		$(UDPLB_LIB_LIBS) -lm -o $@
 
+# Unit tests of the command line: the CLI's objects with tests/unit/cli_stubs.c in place of its
+# kernel layer (cmd/instance.c)
+CLI_TEST_OBJS := $(filter-out $(BUILD)/cmd/main.o $(BUILD)/cmd/instance.o,$(CLI_OBJS))
+$(BUILD)/tests/unit/test_cli_args: tests/unit/test_cli_args.c tests/unit/cli_stubs.c \
+		tests/unit/*.h $(CLI_TEST_OBJS) $(UDPLB_LIB) $(LIB_A)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd $(UDPLB_CFLAGS) $< tests/unit/cli_stubs.c \
+		$(CLI_TEST_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(UDPLB_LIB_LIBS) -o $@
+
 # Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)
 $(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,\
 	$(filter tests/kernel/udplb_%,$(KTEST_BPF))): bpf/udplb.bpf.c
@@ -238,7 +250,7 @@ else
 	$(Q)$(MAKE) --no-print-directory check-one SANITIZE=1
 endif
 
-check-one: all
+check-one: all $(FUZZ_SMOKE_BINS)
 	$(Q)E2E_BUILD=$(BUILD) scripts/run-tests.sh $(BUILD) $(TEST_BINS) $(E2E_RUN)
 
 # Released symbols (lib/abmap/abi/libabmap.so.$(VERSION_MAJOR).symbols) still exported, same nodes

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Values on the command line: numbers, addresses, MACs, and options by name. */
+/* Values on the command line: options by name, typed per the command tables, and errors. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -8,30 +8,34 @@
 #include <string.h>
 
 #include "cli.h"
+#include "names.h"
+#include "parse.h"
 
 void cli_err(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fputs("udplb: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	out_error(msg);
 }
 
 int cli_usage_err(const struct cli_cmd *cmd, const char *fmt, ...)
 {
+	char msg[1024];
+	size_t n;
 	va_list ap;
 
-	fputs("udplb: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	n = strlen(msg);
 	if (cmd)
-		fprintf(stderr, " (see 'udplb %s%s%s --help')", cmd->object ? cmd->object : "",
-			cmd->object ? " " : "", cmd->verb);
-	fputc('\n', stderr);
+		snprintf(msg + n, sizeof(msg) - n, " (see 'udplb %s%s%s --help')",
+			 cmd->object ? cmd->object : "", cmd->object ? " " : "", cmd->verb);
+	out_error(msg);
 	return EXIT_USAGE;
 }
 
@@ -58,79 +62,68 @@ bool cli_flag(const struct cli_args *args, const char *name)
 	return cli_opt(args, name) != NULL;
 }
 
-int parse_uint(const char *s, __u64 max, __u64 *out)
+__u64 cli_opt_num(const struct cli_args *args, const char *name, __u64 dflt)
 {
-	unsigned long long v;
-	char *end;
+	int i = opt_index(args->cmd, name);
 
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
+	return i < 0 || !args->val[i] ? dflt : args->num[i];
 }
 
-int cli_opt_uint(const struct cli_args *args, const char *name, __u64 max, __u64 *out)
+bool cli_opt_mac(const struct cli_args *args, const char *name, __u8 mac[6])
 {
-	const char *s = cli_opt(args, name);
+	int i = opt_index(args->cmd, name);
 
-	if (!s)
+	if (i < 0 || !args->val[i])
+		return false;
+	memcpy(mac, args->mac[i], 6);
+	return true;
+}
+
+const char *cli_opt_metavar(const struct cli_opt *o, char *buf, size_t len)
+{
+	if (o->metavar || !o->names)
+		return o->metavar ? o->metavar : "";
+	lb_names_list(o->names, o->arg == CLI_FLAGS ? "," : "|", buf, len);
+	if (o->arg == CLI_FLAGS)
+		snprintf(buf + strlen(buf), len - strlen(buf), "|none");
+	return buf;
+}
+
+int cli_opt_parse(const struct cli_cmd *cmd, int idx, const char *value, struct cli_args *args)
+{
+	const struct cli_opt *o = &cmd->opts[idx];
+	char names[128];
+	__u32 v32;
+	int err;
+
+	args->val[idx] = value;
+	switch (o->arg) {
+	case CLI_UINT:
+		if (lb_parse_u64(value, o->min, o->max, &args->num[idx]))
+			return cli_usage_err(cmd,
+					     "--%s: '%s' is not a decimal number from %llu to %llu",
+					     o->name, value, (unsigned long long)o->min,
+					     (unsigned long long)o->max);
 		return 0;
-	if (parse_uint(s, max, out)) {
-		cli_err("--%s: '%s' is not a number from 0 to %llu", name, s,
-			(unsigned long long)max);
-		return -EINVAL;
+	case CLI_ENUM:
+	case CLI_FLAGS:
+		err = o->arg == CLI_ENUM ? lb_name_value(o->names, value, &v32) :
+					   lb_flags_parse(o->names, value, &v32);
+		if (err)
+			return cli_usage_err(cmd, "--%s: '%s' is not %s", o->name, value,
+					     cli_opt_metavar(o, names, sizeof(names)));
+		args->num[idx] = v32;
+		return 0;
+	case CLI_MAC:
+		err = lb_parse_mac(value, args->mac[idx]);
+		if (err)
+			return cli_usage_err(cmd, "--%s: '%s' is not %s", o->name, value,
+					     err == -EDOM ? "a unicast, non-zero MAC address" :
+							    "a MAC address (xx:xx:xx:xx:xx:xx)");
+		return 0;
+	default:
+		return 0;
 	}
-	return 0;
-}
-
-int parse_ipv4(const char *s, __be32 *addr)
-{
-	struct in_addr in;
-
-	if (inet_pton(AF_INET, s, &in) != 1)
-		return -EINVAL;
-	*addr = in.s_addr;
-	return 0;
-}
-
-int parse_addr_port(const char *s, __be32 *addr, __be16 *port, bool port_required)
-{
-	const char *colon = strrchr(s, ':');
-	char host[INET_ADDRSTRLEN];
-	__u64 p;
-
-	if (!colon) {
-		if (port_required)
-			return -EINVAL;
-		*port = 0;
-		return parse_ipv4(s, addr);
-	}
-	if ((size_t)(colon - s) >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, colon - s);
-	host[colon - s] = '\0';
-	if (parse_ipv4(host, addr) || parse_uint(colon + 1, 65535, &p) || !p)
-		return -EINVAL;
-	*port = htons(p);
-	return 0;
-}
-
-int parse_mac(const char *s, __u8 mac[6])
-{
-	unsigned int b[6];
-	char tail;
-	int i;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = b[i];
-	return 0;
 }
 
 const char *fmt_ipv4(__be32 addr, char *buf)

@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "parse.h"
 
 struct backend_req {
 	struct udplb_vip_key vip;
@@ -27,8 +29,15 @@ struct backend_req {
 static int parse_backend(const struct cli_args *args, const char *s,
 			 const struct udplb_vip_key *vip, struct lb_backend *b)
 {
+	int err;
+
 	memset(b, 0, sizeof(*b));
-	if (parse_addr_port(s, &b->addr, &b->port, false))
+	err = lb_parse_addr_port(s, &b->addr, &b->port, false);
+	if (err == -EDOM)
+		return cli_usage_err(
+			args->cmd,
+			"'%s': a backend cannot be on 0/8, 127/8, multicast or broadcast", s);
+	if (err)
 		return cli_usage_err(args->cmd, "'%s' is not a BACKEND_IP[:PORT]", s);
 	if (!b->port)
 		b->port = vip->port;
@@ -39,24 +48,13 @@ static int parse_backend(const struct cli_args *args, const char *s,
 
 static int parse_request(const struct cli_args *args, struct backend_req *req)
 {
-	const char *mac = cli_opt(args, "mac");
-	__u64 weight = 1;
-
 	memset(req, 0, sizeof(*req));
 	if (parse_vip_key(args, args->pos[1], &req->vip))
 		return EXIT_USAGE;
 	if (args->nr_pos > 2 && parse_backend(args, args->pos[2], &req->vip, &req->backend))
 		return EXIT_USAGE;
-	if (cli_opt_uint(args, "weight", 65535, &weight))
-		return EXIT_USAGE;
-	if (!weight)
-		return cli_usage_err(args->cmd, "--weight must be 1 to 65535");
-	req->backend.weight = weight;
-	if (mac) {
-		if (parse_mac(mac, req->backend.mac))
-			return cli_usage_err(args->cmd, "--mac '%s' is not a MAC address", mac);
-		req->backend.has_mac = true;
-	}
+	req->backend.weight = cli_opt_num(args, "weight", 1);
+	req->backend.has_mac = cli_opt_mac(args, "mac", req->backend.mac);
 	return 0;
 }
 
@@ -161,38 +159,78 @@ static int do_backend_drain(struct cli_ctx *ctx, const struct cli_args *args)
 	return inst_change(ctx, args, backend_drain, &req, true);
 }
 
+static int backend_ident_cmp(const void *pa, const void *pb)
+{
+	const struct lb_backend *a = pa, *b = pb;
+
+	if (a->addr != b->addr)
+		return ntohl(a->addr) < ntohl(b->addr) ? -1 : 1;
+	return ntohs(a->port) < ntohs(b->port) ? -1 : ntohs(a->port) > ntohs(b->port);
+}
+
+/* Sorted, so that thousands of backends are checked in n log n. */
+static int check_unique(const struct cli_args *args, const struct lb_backend *list, int nr)
+{
+	struct lb_backend *sorted = malloc((nr ? nr : 1) * sizeof(*sorted));
+	char name[LB_ADDR_STRLEN];
+	int i, ret = 0;
+
+	if (!sorted) {
+		cli_err("out of memory");
+		return EXIT_RUNTIME;
+	}
+	memcpy(sorted, list, nr * sizeof(*sorted));
+	qsort(sorted, nr, sizeof(*sorted), backend_ident_cmp);
+	for (i = 1; i < nr && !ret; i++) {
+		if (!backend_ident_cmp(&sorted[i - 1], &sorted[i]))
+			ret = cli_usage_err(args->cmd, "backend %s is listed twice",
+					    lb_fmt_addr_port(sorted[i].addr, sorted[i].port, name,
+							     sizeof(name)));
+	}
+	free(sorted);
+	return ret;
+}
+
 static int do_backend_set(struct cli_ctx *ctx, const struct cli_args *args)
 {
-	struct lb_backend list[CLI_MAX_POS];
+	struct lb_backend *list;
 	struct backend_req req;
-	int i, j;
+	int i, ret;
 
 	if (parse_request(args, &req))
 		return EXIT_USAGE;
-	for (i = 2; i < args->nr_pos; i++) {
-		if (parse_backend(args, args->pos[i], &req.vip, &list[i - 2]))
-			return EXIT_USAGE;
-		list[i - 2].weight = req.backend.weight;
-		for (j = 0; j < i - 2; j++) {
-			if (list[j].addr == list[i - 2].addr && list[j].port == list[i - 2].port)
-				return cli_usage_err(args->cmd, "backend '%s' is listed twice",
-						     args->pos[i]);
-		}
+	list = calloc(args->nr_pos, sizeof(*list));
+	if (!list) {
+		cli_err("out of memory");
+		return EXIT_RUNTIME;
 	}
 	req.list = list;
-	req.nr = args->nr_pos - 2;
-	return inst_change(ctx, args, backend_set, &req, true);
+	for (i = 2; i < args->nr_pos; i++, req.nr++) {
+		ret = parse_backend(args, args->pos[i], &req.vip, &list[req.nr]);
+		if (ret)
+			goto out;
+		list[req.nr].weight = req.backend.weight;
+	}
+	ret = check_unique(args, list, req.nr);
+	if (!ret)
+		ret = inst_change(ctx, args, backend_set, &req, true);
+out:
+	free(list);
+	return ret;
 }
 
 static const struct cli_opt backend_add_opts[] = {
-	{ "weight", 0, CLI_UINT, "W", "share of new flows, 1-65535 (default 1)" },
-	{ "mac", 0, CLI_STR, "MAC", "backend (next hop) MAC; default: from the neighbour table" },
+	CLI_OPT_UINT("weight", "W", 1, 65535, "share of new flows, 1-65535 (default 1)"),
+	{ .name = "mac",
+	  .arg = CLI_MAC,
+	  .metavar = "MAC",
+	  .help = "backend (next hop) MAC; default: from the neighbour table" },
 	PIN_DIR_OPT,
 	{},
 };
 
 static const struct cli_opt backend_set_opts[] = {
-	{ "weight", 0, CLI_UINT, "W", "weight of backends new to the list (default 1)" },
+	CLI_OPT_UINT("weight", "W", 1, 65535, "weight of backends new to the list (default 1)"),
 	PIN_DIR_OPT,
 	{},
 };

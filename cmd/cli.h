@@ -4,6 +4,7 @@
 #define __UDPLB_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
 
 #include "abmap.h"
@@ -19,27 +20,60 @@
 
 /* Option of a command: parsed, validated and documented from the same table. */
 enum cli_arg {
-	CLI_FLAG, /* no value */
-	CLI_STR,  /* any string */
-	CLI_UINT, /* unsigned number */
+	CLI_FLAG,  /* no value */
+	CLI_STR,   /* any string */
+	CLI_UINT,  /* decimal number from min to max */
+	CLI_ENUM,  /* one name of names */
+	CLI_FLAGS, /* names of bits joined by ',', or "none" */
+	CLI_MAC,   /* unicast, non-zero MAC address */
 };
+
+struct lb_names;
 
 struct cli_opt {
 	const char *name; /* long name, without "--" */
 	char short_name;  /* 0: none */
 	enum cli_arg arg;
-	const char *metavar; /* shown in help */
+	const char *metavar; /* shown in help; NULL for CLI_ENUM/CLI_FLAGS: from names */
 	const char *help;
+	const struct lb_names *names; /* CLI_ENUM, CLI_FLAGS */
+	__u64 min, max;		      /* CLI_UINT */
 };
 
-#define CLI_MAX_POS 64
+#define CLI_OPT_FLAG(name_, help_)                                                                 \
+	{                                                                                          \
+		.name = name_, .arg = CLI_FLAG, .help = help_                                      \
+	}
+#define CLI_OPT_STR(name_, short_, metavar_, help_)                                                \
+	{                                                                                          \
+		.name = name_, .short_name = short_, .arg = CLI_STR, .metavar = metavar_,          \
+		.help = help_                                                                      \
+	}
+#define CLI_OPT_UINT(name_, metavar_, min_, max_, help_)                                           \
+	{                                                                                          \
+		.name = name_, .arg = CLI_UINT, .metavar = metavar_, .help = help_, .min = min_,   \
+		.max = max_                                                                        \
+	}
+#define CLI_OPT_ENUM(name_, table_, help_)                                                         \
+	{                                                                                          \
+		.name = name_, .arg = CLI_ENUM, .help = help_, .names = &table_                    \
+	}
+#define CLI_OPT_FLAGS(name_, table_, help_)                                                        \
+	{                                                                                          \
+		.name = name_, .arg = CLI_FLAGS, .help = help_, .names = &table_                   \
+	}
+
+#define CLI_MAX_OPTS 16
 
 struct cli_args {
 	const struct cli_cmd *cmd;
 	int nr_pos;
-	const char *pos[CLI_MAX_POS];
-	/* Values by option index in cmd->opts; NULL when absent ("" for flags). */
-	const char *val[16];
+	const char **pos; /* every positional argument (freed by cli_args_free()) */
+	/* By option index in cmd->opts: the text (NULL when absent, "" for flags) ... */
+	const char *val[CLI_MAX_OPTS];
+	/* ... and the parsed value: CLI_UINT, CLI_ENUM, CLI_FLAGS in num, CLI_MAC in mac. */
+	__u64 num[CLI_MAX_OPTS];
+	__u8 mac[CLI_MAX_OPTS][6];
 };
 
 struct cli_ctx;
@@ -72,23 +106,30 @@ extern const struct cli_cmd status_cmds[];
 extern const struct cli_cmd stats_cmds[];
 extern const struct cli_cmd pool_cmds[];
 
+/* cli.c: the whole command line of one invocation; returns the exit code. */
+int cli_main(int argc, char **argv);
+/* Options and positional arguments of @cmd from argv (after the command words). */
+int cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args *args);
+void cli_args_free(struct cli_args *args);
+
 /* args.c: options and values */
 const char *cli_opt(const struct cli_args *args, const char *name);
 bool cli_flag(const struct cli_args *args, const char *name);
-int cli_opt_uint(const struct cli_args *args, const char *name, __u64 max, __u64 *out);
-int parse_uint(const char *s, __u64 max, __u64 *out);
-int parse_ipv4(const char *s, __be32 *addr);
-int parse_addr_port(const char *s, __be32 *addr, __be16 *port, bool port_required);
-int parse_mac(const char *s, __u8 mac[6]);
+/* Parsed value of a CLI_UINT, CLI_ENUM or CLI_FLAGS option, @dflt when absent. */
+__u64 cli_opt_num(const struct cli_args *args, const char *name, __u64 dflt);
+/* Parsed CLI_MAC option into @mac; false when absent. */
+bool cli_opt_mac(const struct cli_args *args, const char *name, __u8 mac[6]);
+/* Check and convert one option value per its table entry; prints the error. Exit code. */
+int cli_opt_parse(const struct cli_cmd *cmd, int idx, const char *value, struct cli_args *args);
+/* "dsr|ipip" for an enum option, the metavar otherwise. */
+const char *cli_opt_metavar(const struct cli_opt *o, char *buf, size_t len);
 const char *fmt_ipv4(__be32 addr, char *buf);
 const char *fmt_mac(const __u8 mac[6], char *buf);
 
-/* vip.c: parsers shared with apply.c */
+/* vip.c: parsers shared with backend.c */
 int parse_vip_key(const struct cli_args *args, const char *s, struct udplb_vip_key *key);
-int parse_fwd(const char *s, __u8 *fwd);
-int parse_hash(const char *s, __u8 *mode);
 
-/* Errors: one line on stderr naming the problem. */
+/* Errors: one line on stderr naming the problem; with -j one JSON object on stdout. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_err(const struct cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -105,6 +146,8 @@ void out_u64(const char *key, __u64 value);
 void out_f64(const char *key, double value);
 void out_bool(const char *key, bool value);
 void out_finish(void);
+/* An error: {"error": "..."} on stdout in JSON mode, "udplb: ..." on stderr in text mode. */
+void out_error(const char *msg);
 
 /* instance.c: finding, checking and opening an instance. */
 int cli_check_privileges(void);

@@ -53,8 +53,8 @@ int inst_change(struct cli_ctx *ctx, const struct cli_args *args, inst_change_fn
 /* Every command on a device takes --pin-dir. */
 #define PIN_DIR_OPT                                                                                \
 	{                                                                                          \
-		"pin-dir", 0, CLI_STR, "DIR",                                                      \
-			"pin directory (default " UDPLB_PIN_ROOT "/ns<netns>/DEV)"                 \
+		.name = "pin-dir", .arg = CLI_STR, .metavar = "DIR",                               \
+		.help = "pin directory (default " UDPLB_PIN_ROOT "/ns<netns>/DEV)"                 \
 	}
 int cli_ensure_bpffs(void);
 int cli_check_bpffs(void);

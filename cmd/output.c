@@ -179,3 +179,20 @@ void out_finish(void)
 		text_end_line();
 	fflush(stdout);
 }
+
+void out_error(const char *msg)
+{
+	if (json) {
+		/* A document cut short by the error ends its line: the error is a line of its own. */
+		if (depth > 0)
+			putchar('\n');
+		depth = 0;
+		first[0] = true;
+		fputs("{\"error\":", stdout);
+		json_str(msg);
+		fputs("}\n", stdout);
+		fflush(stdout);
+	} else {
+		fprintf(stderr, "udplb: %s\n", msg);
+	}
+}

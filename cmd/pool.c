@@ -12,33 +12,20 @@
 
 #include "cli.h"
 #include "instance.h"
-
-static const struct {
-	const char *name;
-	__u32 key;
-} pool_names[] = {
-	{ "kill-switch", UDPLB_POOL_KILL_SWITCH },
-	{ "packets", UDPLB_POOL_PACKETS },
-	{ "xdp-packets", UDPLB_POOL_XDP_PACKETS },
-	{ "tc-packets", UDPLB_POOL_TC_PACKETS },
-};
-
-#define NR_POOL_NAMES (sizeof(pool_names) / sizeof(pool_names[0]))
+#include "names.h"
+#include "parse.h"
 
 static int parse_key(const char *s, __u32 *key)
 {
+	char names[128];
 	__u64 v;
-	size_t i;
 
-	for (i = 0; i < NR_POOL_NAMES; i++) {
-		if (!strcmp(s, pool_names[i].name)) {
-			*key = pool_names[i].key;
-			return 0;
-		}
-	}
-	if (parse_uint(s, UDPLB_POOL_ENTRIES - 1, &v)) {
-		cli_err("pool key '%s' is neither a number below %u nor a known name (kill-switch, packets, xdp-packets, tc-packets)",
-			s, UDPLB_POOL_ENTRIES);
+	if (!lb_name_value(&lb_pool_key_names, s, key))
+		return 0;
+	if (lb_parse_u64(s, 0, UDPLB_POOL_ENTRIES - 1, &v)) {
+		cli_err("pool key '%s' is neither a number below %u nor a known name (%s)", s,
+			UDPLB_POOL_ENTRIES,
+			lb_names_list(&lb_pool_key_names, ", ", names, sizeof(names)));
 		return -EINVAL;
 	}
 	*key = v;
@@ -47,13 +34,7 @@ static int parse_key(const char *s, __u32 *key)
 
 static const char *key_name(__u32 key)
 {
-	size_t i;
-
-	for (i = 0; i < NR_POOL_NAMES; i++) {
-		if (pool_names[i].key == key)
-			return pool_names[i].name;
-	}
-	return NULL;
+	return lb_name(&lb_pool_key_names, key);
 }
 
 static void print_entry(__u32 key, __u64 value)
@@ -77,8 +58,9 @@ static int do_pool(struct cli_ctx *ctx, const struct cli_args *args, const char 
 
 	if (args->nr_pos >= 2 && parse_key(args->pos[1], &key))
 		return EXIT_USAGE;
-	if (args->nr_pos >= 3 && parse_uint(args->pos[2], UINT64_MAX, &value))
-		return cli_usage_err(args->cmd, "VALUE '%s' is not a number", args->pos[2]);
+	if (args->nr_pos >= 3 && lb_parse_u64(args->pos[2], 0, UINT64_MAX, &value))
+		return cli_usage_err(args->cmd, "VALUE '%s' is not a decimal number from 0 to %llu",
+				     args->pos[2], (unsigned long long)UINT64_MAX);
 	if (inst_open(ctx, args, &inst))
 		return EXIT_RUNTIME;
 	fd = inst.fd[INST_POOL];

@@ -18,21 +18,16 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "names.h"
 #include "udplb.skel.h"
 
 #define UDPLB_DEFAULT_SEED 0x75d91b5u
 
-static int parse_mode(const char *s, enum udplb_mode *mode)
+static const char *mode_str(enum udplb_mode mode)
 {
-	if (!s || !strcmp(s, "xdp"))
-		*mode = UDPLB_MODE_XDP;
-	else if (!strcmp(s, "xdp-generic"))
-		*mode = UDPLB_MODE_XDP_GENERIC;
-	else if (!strcmp(s, "tc"))
-		*mode = UDPLB_MODE_TC;
-	else
-		return -EINVAL;
-	return 0;
+	const char *name = lb_name(&lb_mode_names, mode);
+
+	return name ? name : "unknown";
 }
 
 void inst_attachment(int ifindex, enum udplb_mode *mode, __u32 *prog_id)
@@ -82,7 +77,6 @@ static int write_config(struct udplb *skel, const struct cli_args *args, const c
 	int fd = bpf_map__fd(skel->maps.config);
 	struct udplb_config cfg = {};
 	__u32 zero = 0;
-	__u64 seed;
 	int err;
 
 	err = bpf_map_lookup_elem(fd, &zero, &cfg) ? -errno : 0;
@@ -91,11 +85,7 @@ static int write_config(struct udplb *skel, const struct cli_args *args, const c
 	/* A new instance gets the default seed: every LB node then hashes flows alike. */
 	if (!(cfg.flags & UDPLB_CFG_MODE_MASK) && !cfg.hash_seed)
 		cfg.hash_seed = UDPLB_DEFAULT_SEED;
-	seed = cfg.hash_seed;
-	err = cli_opt_uint(args, "hash-seed", UINT32_MAX, &seed);
-	if (err)
-		return err;
-	cfg.hash_seed = seed;
+	cfg.hash_seed = cli_opt_num(args, "hash-seed", cfg.hash_seed);
 	cfg.ifindex = ifindex;
 	cfg.ipip_src = first_ipv4(dev) ?: cfg.ipip_src;
 	cfg.flags = (cfg.flags & ~UDPLB_CFG_MODE_MASK) | mode;
@@ -111,7 +101,7 @@ static int print_loaded(const char *dev, enum udplb_mode mode, int prog_fd, cons
 	bpf_obj_get_info_by_fd(prog_fd, &info, &len);
 	out_obj_begin(NULL);
 	out_str("dev", dev);
-	out_str("mode", mode_name(mode));
+	out_str("mode", mode_str(mode));
 	out_u64("prog_id", info.id);
 	out_str("pin_dir", dir);
 	out_str("action", replaced ? "replaced" : "loaded");
@@ -123,14 +113,14 @@ static int print_loaded(const char *dev, enum udplb_mode mode, int prog_fd, cons
 static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 {
 	const char *dev = args->pos[0];
+	enum udplb_mode mode = cli_opt_num(args, "mode", UDPLB_MODE_XDP);
 	struct lb_attachment old;
-	enum udplb_mode mode;
 	struct udplb *skel;
 	int ifindex, prog_fd, err;
 
-	if (parse_mode(cli_opt(args, "mode"), &mode))
-		return cli_usage_err(args->cmd, "--mode must be xdp, xdp-generic or tc, not '%s'",
-				     cli_opt(args, "mode"));
+	/* Every option was checked when parsed (cli_parse_args()): nothing below is refused late. */
+	if (mode == UDPLB_MODE_NONE)
+		return cli_usage_err(args->cmd, "--mode must be xdp, xdp-generic or tc");
 	ctx->pin_dir = cli_opt(args, "pin-dir");
 	if (cli_check_privileges() || cli_enter_netns(ctx) || cli_ifindex(dev, &ifindex) ||
 	    cli_ensure_bpffs() || cli_pin_dir(ctx, dev))
@@ -138,12 +128,12 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 	old = lb_attachment_query(ifindex);
 	if (old.mode != UDPLB_MODE_NONE && !lb_prog_is_udplb(old.prog_id)) {
 		cli_err("%s already has a %s program (id %u) that udplb did not load", dev,
-			mode_name(old.mode), old.prog_id);
+			mode_str(old.mode), old.prog_id);
 		return EXIT_RUNTIME;
 	}
 	if (old.mode != UDPLB_MODE_NONE && old.mode != mode && !cli_flag(args, "force")) {
 		cli_err("udplb runs on %s in %s mode; changing to %s cannot be atomic (use --force)",
-			dev, mode_name(old.mode), mode_name(mode));
+			dev, mode_str(old.mode), mode_str(mode));
 		return EXIT_RUNTIME;
 	}
 	err = cli_mkdir_p(ctx->pin_dir);
@@ -169,7 +159,7 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 	if (!err)
 		err = lb_attach(ifindex, mode, prog_fd, &old);
 	if (err) {
-		cli_err("cannot attach to %s in %s mode: %s", dev, mode_name(mode), strerror(-err));
+		cli_err("cannot attach to %s in %s mode: %s", dev, mode_str(mode), strerror(-err));
 		udplb__destroy(skel);
 		return EXIT_RUNTIME;
 	}
@@ -208,11 +198,15 @@ static int do_unload(struct cli_ctx *ctx, const struct cli_args *args)
 }
 
 static const struct cli_opt load_opts[] = {
-	{ "mode", 0, CLI_STR, "xdp|xdp-generic|tc", "attach mode (default xdp)" },
+	{ .name = "mode",
+	  .arg = CLI_ENUM,
+	  .metavar = "xdp|xdp-generic|tc",
+	  .help = "attach mode (default xdp)",
+	  .names = &lb_mode_names },
 	PIN_DIR_OPT,
-	{ "hash-seed", 0, CLI_UINT, "N",
-	  "flow hash seed (default: kept; a new instance 0x75d91b5)" },
-	{ "force", 0, CLI_FLAG, NULL, "change the mode of a running instance (not atomic)" },
+	CLI_OPT_UINT("hash-seed", "N", 0, UINT32_MAX,
+		     "flow hash seed, decimal (default: kept; a new instance 123572661)"),
+	CLI_OPT_FLAG("force", "change the mode of a running instance (not atomic)"),
 	{},
 };
 

@@ -14,23 +14,7 @@
 
 #include "cli.h"
 #include "instance.h"
-
-static const char *const reason_names[__UDPLB_R_MAX] = {
-	[UDPLB_R_FORWARDED] = "forwarded",
-	[UDPLB_R_NOT_IP] = "not_ip",
-	[UDPLB_R_NOT_UDP] = "not_udp",
-	[UDPLB_R_NOT_VIP] = "not_vip",
-	[UDPLB_R_TRUNCATED] = "truncated",
-	[UDPLB_R_FRAGMENT] = "fragment",
-	[UDPLB_R_TTL] = "ttl",
-	[UDPLB_R_NO_BACKEND] = "no_backend",
-	[UDPLB_R_NO_ROUTE] = "no_route",
-	[UDPLB_R_KILL_SWITCH] = "kill_switch",
-	[UDPLB_R_ERROR] = "error",
-	[UDPLB_R_CT_HIT] = "ct_hit",
-	[UDPLB_R_CT_NEW] = "ct_new",
-	[UDPLB_R_DROPPED] = "dropped",
-};
+#include "names.h"
 
 struct snapshot {
 	struct udplb_counter vip[UDPLB_MAX_VIPS];
@@ -38,14 +22,6 @@ struct snapshot {
 	__u64 reason[__UDPLB_R_MAX];
 	double time;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /* Sum a per-CPU value made of u64 fields. */
 static int read_percpu(int fd, __u32 key, __u64 *sum, size_t nr_u64)
@@ -143,24 +119,59 @@ static void print_stats(const struct lb_state *state, const struct snapshot *s,
 	out_arr_end();
 	out_obj_begin("reasons");
 	for (i = 0; i < __UDPLB_R_MAX; i++)
-		out_u64(reason_names[i], s->reason[i]);
+		out_u64(lb_name_fmt(&lb_reason_names, i, addr, sizeof(addr)), s->reason[i]);
 	out_obj_end();
 	out_obj_end();
 	out_finish();
 }
 
+/*
+ * Every @seconds a snapshot and the rates, until SIGINT or SIGTERM. The signals stay blocked and
+ * are waited for with the interval as timeout: one that arrives at any point (even between two
+ * checks of a flag) ends the wait at once.
+ */
+static int watch_loop(const struct instance *inst, const struct lb_state *state, __u64 seconds,
+		      struct snapshot *cur, struct snapshot *prev)
+{
+	struct timespec interval = { .tv_sec = seconds };
+	struct snapshot *t;
+	sigset_t stop, old;
+	int sig;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	for (;;) {
+		sig = sigtimedwait(&stop, NULL, &interval);
+		if (sig < 0 && errno == EINTR)
+			continue;
+		if (sig >= 0)
+			break;
+		t = prev, prev = cur, cur = t;
+		if (take_snapshot(inst, state, cur)) {
+			cli_err("cannot read the counters: %s", strerror(errno));
+			break;
+		}
+		print_stats(state, cur, prev);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return sig >= 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
 static int do_stats(struct cli_ctx *ctx, const struct cli_args *args)
 {
-	struct snapshot *cur = calloc(1, sizeof(*cur)), *prev = calloc(1, sizeof(*prev)), *t;
+	struct snapshot *cur = calloc(1, sizeof(*cur)), *prev = calloc(1, sizeof(*prev));
 	struct lb_state state;
 	struct instance inst;
 	__u64 watch = 0;
 	int ret = EXIT_RUNTIME;
 
-	if (!cur || !prev || cli_opt_uint(args, "watch", 3600, &watch)) {
+	watch = cli_opt_num(args, "watch", 0);
+	if (!cur || !prev) {
 		free(cur);
 		free(prev);
-		return cur && prev ? EXIT_USAGE : EXIT_RUNTIME;
+		return EXIT_RUNTIME;
 	}
 	if (inst_open(ctx, args, &inst))
 		goto out_free;
@@ -175,16 +186,7 @@ static int do_stats(struct cli_ctx *ctx, const struct cli_args *args)
 		ret = EXIT_OK;
 		goto out_state;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	while (!stop) {
-		sleep(watch);
-		t = prev, prev = cur, cur = t;
-		if (stop || take_snapshot(&inst, &state, cur))
-			break;
-		print_stats(&state, cur, prev);
-	}
-	ret = EXIT_OK;
+	ret = watch_loop(&inst, &state, watch, cur, prev);
 out_state:
 	lb_state_free(&state);
 out_close:
@@ -196,7 +198,7 @@ out_free:
 }
 
 static const struct cli_opt stats_opts[] = {
-	{ "watch", 0, CLI_UINT, "SECONDS", "print rates every SECONDS until interrupted" },
+	CLI_OPT_UINT("watch", "SECONDS", 1, 3600, "print rates every SECONDS until interrupted"),
 	PIN_DIR_OPT,
 	{},
 };

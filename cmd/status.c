@@ -8,21 +8,7 @@
 
 #include "cli.h"
 #include "instance.h"
-
-static const char *fwd_name(__u8 fwd)
-{
-	return fwd == UDPLB_FWD_IPIP ? "ipip" : "dsr";
-}
-
-static const char *hash_name(__u8 mode)
-{
-	return mode == UDPLB_HASH_SRC_IP ? "src-ip" : "5tuple";
-}
-
-static const char *state_name(__u8 state)
-{
-	return state == UDPLB_BACKEND_DRAINING ? "draining" : "active";
-}
+#include "names.h"
 
 static void fmt_time(__u64 ns, char *buf, size_t len)
 {
@@ -41,31 +27,34 @@ static void fmt_time(__u64 ns, char *buf, size_t len)
 
 static void print_backend(const struct lb_backend *b)
 {
-	char addr[INET_ADDRSTRLEN], mac[18];
+	char addr[INET_ADDRSTRLEN], mac[18], name[LB_NAME_STRLEN];
 
 	out_obj_begin(NULL);
 	out_str("addr", fmt_ipv4(b->addr, addr));
 	out_u64("port", ntohs(b->port));
 	out_u64("id", b->id);
 	out_u64("weight", b->weight);
-	out_str("state", state_name(b->state));
+	out_str("state", lb_name_fmt(&lb_backend_state_names, b->state, name, sizeof(name)));
 	out_str("mac", b->has_mac ? fmt_mac(b->mac, mac) : "");
 	out_obj_end();
 }
 
 static void print_vip(const struct lb_vip *v)
 {
-	char addr[INET_ADDRSTRLEN];
+	char addr[INET_ADDRSTRLEN], name[LB_NAME_STRLEN], flags[LB_FLAGS_STRLEN];
 	__u32 i;
 
+	lb_flags_fmt(&lb_vip_flag_names, v->flags, flags, sizeof(flags));
 	out_obj_begin(NULL);
 	out_str("vip", fmt_ipv4(v->key.addr, addr));
 	out_u64("port", ntohs(v->key.port));
-	out_str("proto", "udp");
+	out_str("proto", lb_name_fmt(&lb_proto_names, v->key.proto, name, sizeof(name)));
 	out_u64("id", v->id);
-	out_str("fwd", fwd_name(v->fwd));
-	out_str("hash", hash_name(v->hash_mode));
+	out_str("fwd", lb_name_fmt(&lb_fwd_names, v->fwd, name, sizeof(name)));
+	out_str("hash", lb_name_fmt(&lb_hash_names, v->hash_mode, name, sizeof(name)));
 	out_u64("ring_size", v->ring_size);
+	out_u64("ring_off", v->ring_off);
+	out_str("flags", flags);
 	out_arr_begin("backends");
 	for (i = 0; i < v->nr_backends; i++)
 		print_backend(&v->backends[i]);
@@ -80,7 +69,7 @@ static int do_status(struct cli_ctx *ctx, const struct cli_args *args)
 	enum udplb_mode mode;
 	struct lb_state state;
 	struct instance inst;
-	char when[80], src[INET_ADDRSTRLEN];
+	char when[80], src[INET_ADDRSTRLEN], name[LB_NAME_STRLEN];
 	__u32 prog_id, i;
 	int err;
 
@@ -98,12 +87,13 @@ static int do_status(struct cli_ctx *ctx, const struct cli_args *args)
 
 	out_obj_begin(NULL);
 	out_str("dev", inst.dev);
-	out_str("mode", mode_name(mode));
+	out_str("mode", lb_name_fmt(&lb_mode_names, mode, name, sizeof(name)));
 	out_u64("prog_id", prog_id);
 	out_u64("generation", ptr.generation);
 	out_str("last_commit", when);
 	out_u64("hash_seed", cfg.hash_seed);
 	out_str("ipip_src", fmt_ipv4(cfg.ipip_src, src));
+	out_u64("ifindex", cfg.ifindex);
 	out_str("pin_dir", ctx->pin_dir);
 	out_arr_begin("vips");
 	for (i = 0; i < state.nr_vips; i++)

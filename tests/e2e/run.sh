@@ -30,7 +30,7 @@ fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 read -r -a MODES <<<"${E2E_MODES:-xdp xdp-generic tc}"
-SCENARIOS=(basic keep churn drain upgrade kill9 determinism ipip fib cli)
+SCENARIOS=(basic keep churn drain upgrade kill9 determinism ipip fib cli save)
 if [ -n "${E2E_SCENARIOS:-}" ]; then
 	read -r -a SCENARIOS <<<"$E2E_SCENARIOS"
 fi
@@ -586,6 +586,136 @@ expect_rc()
 	return 1
 }
 
+# Strict values, refused before anything is changed (no kernel state for a refused load).
+cli_parsing()
+{
+	local file=$SCEN_DIR/bad.conf err
+	expect_rc 2 lb1 vip add "$DEV" "$VIP:053"
+	expect_rc 2 lb1 vip add "$DEV" "$VIPP" --ring-size 0
+	expect_rc 2 lb1 vip add "$DEV" "127.0.0.1:$VPORT"
+	expect_rc 2 lb1 backend add "$DEV" "$VIPP" "${IP[b1]}" --mac ff:ff:ff:ff:ff:ff
+	expect_rc 2 lb1 backend add "$DEV" "$VIPP" "${IP[b1]}" --mac -1:-1:-1:-1:-1:-1
+	expect_rc 2 lb1 backend add "$DEV" "$VIPP" "${IP[b1]}" --weight 0x10
+	expect_rc 2 lb1 pool set "$DEV" 200 " -1"
+	expect_rc 2 lb2 load "$DEV" --mode "$MODE" --hash-seed 0x10
+	if [ -e "/sys/fs/bpf/udplb/ns$(stat -L -c %i "/run/netns/${NS[lb2]}")/$DEV" ]; then
+		CLI_BAD+="load with a bad --hash-seed left pins behind; "
+	fi
+	printf 'vip %s fwd\n' "$VIPP" >"$file"
+	expect_rc 1 lb1 apply "$DEV" -f "$file"
+	err=$("$UDPLB" -n "${NS[lb1]}" apply "$DEV" -f "$file" 2>&1)
+	[[ "$err" == *"$file:1:"*"missing value for fwd"* ]] ||
+		CLI_BAD+="apply 'vip A:P fwd' says '$err'; "
+	printf 'hash-seed abc\n' >"$file"
+	err=$("$UDPLB" -n "${NS[lb1]}" apply "$DEV" -f "$file" 2>&1)
+	[[ "$err" == *"$file:1: hash-seed: 'abc'"* ]] || CLI_BAD+="apply 'hash-seed abc' says '$err'; "
+}
+
+# -j: every error is one JSON object on stdout, exit codes unchanged. Per-object help.
+cli_json_help()
+{
+	local out rc o
+	out=$("$UDPLB" -j -n "${NS[lb1]}" vip add "$DEV" bogus 2>/dev/null)
+	rc=$?
+	[ "$rc" = 2 ] && jq -e '.error | test("bogus")' <<<"$out" >/dev/null 2>&1 ||
+		CLI_BAD+="-j usage error: rc $rc, stdout '$out'; "
+	out=$("$UDPLB" -j -n "${NS[lb2]}" status "$DEV" 2>/dev/null)
+	rc=$?
+	[ "$rc" = 1 ] && jq -e '.error | length > 0' <<<"$out" >/dev/null 2>&1 ||
+		CLI_BAD+="-j runtime error: rc $rc, stdout '$out'; "
+	for o in "-j frobnicate" "--bogus -j" "-j vip"; do
+		# shellcheck disable=SC2086 # two words on purpose
+		out=$("$UDPLB" $o 2>/dev/null)
+		rc=$?
+		[ "$rc" = 2 ] && jq -e .error <<<"$out" >/dev/null 2>&1 ||
+			CLI_BAD+="'udplb $o': rc $rc, stdout '$out'; "
+	done
+	for o in vip backend pool; do
+		out=$("$UDPLB" "$o" --help 2>&1) && [[ "$out" == *"udplb [-j] [-n NETNS] $o add"* ||
+			"$out" == *"$o get"* ]] || CLI_BAD+="'udplb $o --help' failed: '$out'; "
+		"$UDPLB" "$o" help >/dev/null 2>&1 || CLI_BAD+="'udplb $o help' failed; "
+	done
+}
+
+# vip set changes fwd, hash and flags in one flip; status shows them; backends stay.
+cli_vip_set()
+{
+	local st g1 g2 file=$SCEN_DIR/dry.conf
+	run_udplb_quiet lb1 vip add "$DEV" "$VIPP" || { CLI_BAD+="vip add (vip set) failed; "; return; }
+	run_udplb_quiet lb1 backend add "$DEV" "$VIPP" "${IP[b1]}" --mac "${MAC[b1]}"
+	g1=$(run_udplb -j lb1 status "$DEV" | jq .generation)
+	expect_rc 0 lb1 vip set "$DEV" "$VIPP" --hash src-ip --flags drop-frags,drop-invalid
+	st=$(run_udplb -j lb1 status "$DEV")
+	g2=$(jq .generation <<<"$st")
+	jq -e '.vips[0] | .hash == "src-ip" and .flags == "drop-frags,drop-invalid" and
+		.fwd == "dsr" and (.backends | length) == 1' <<<"$st" >/dev/null 2>&1 ||
+		CLI_BAD+="vip set: status $(jq -c '.vips[0]' <<<"$st"); "
+	[ "$g2" = $((g1 + 1)) ] || CLI_BAD+="vip set: generation $g1 -> $g2, not one flip; "
+	expect_rc 2 lb1 vip set "$DEV" "$VIPP"
+	expect_rc 1 lb1 vip set "$DEV" "10.99.0.1:$VPORT" --fwd ipip
+	printf 'vip %s fwd ipip flags none\nbackend %s mac %s\n' "$VIPP" "${IP[b1]}" "${MAC[b1]}" >"$file"
+	st=$(run_udplb -j lb1 apply "$DEV" -f "$file" --dry-run)
+	jq -e '.[0] | .op == "change" and .object == "vip" and .before.fwd == "dsr" and
+		.after.fwd == "ipip" and .before.flags == "drop-frags,drop-invalid" and
+		.after.flags == "none"' <<<"$st" >/dev/null 2>&1 ||
+		CLI_BAD+="apply --dry-run -j: '$(jq -c . <<<"$st" 2>/dev/null || echo "$st")'; "
+	expect_rc 0 lb1 vip del "$DEV" "$VIPP"
+}
+
+# backend set takes any number of backends (it stopped at 62).
+cli_many_backends()
+{
+	local file=$SCEN_DIR/many.conf vip=10.99.0.2:$VPORT i addrs=() n
+	printf 'vip %s ring-size 251\n' "$vip" >"$file"
+	for i in $(seq 1 100); do
+		addrs+=("10.98.$((i / 200)).$((i % 200 + 1))")
+		printf 'backend %s mac 02:00:00:00:%02x:%02x\n' "${addrs[-1]}" $((i / 256)) $((i % 256)) >>"$file"
+	done
+	expect_rc 0 lb1 apply "$DEV" -f "$file"
+	expect_rc 0 lb1 backend set "$DEV" "$vip" "${addrs[@]}"
+	expect_rc 0 lb1 backend set "$DEV" "$vip" "${addrs[@]:0:70}"
+	n=$(run_udplb -j lb1 status "$DEV" | jq '[.vips[] | select(.port == '"$VPORT"') | .backends | length] | add')
+	[ "$n" = 70 ] || CLI_BAD+="backend set of 70 of 100: status shows $n backends; "
+	expect_rc 0 lb1 vip del "$DEV" "$vip"
+}
+
+# apply --dry-run sends nothing: a backend without a MAC is not resolved (that sends a datagram
+# and waits up to 1.5 s), so no neighbour entry appears for it.
+cli_dry_run_quiet()
+{
+	local file=$SCEN_DIR/quiet.conf addr=10.77.0.99 t0 t1 n
+	printf 'vip %s\nbackend %s\n' "$VIPP" "$addr" >"$file"
+	t0=$(date +%s%N)
+	expect_rc 0 lb1 apply "$DEV" -f "$file" --dry-run
+	t1=$(date +%s%N)
+	n=$(ip -n "${NS[lb1]}" neigh show to "$addr" | wc -l)
+	[ "$n" = 0 ] || CLI_BAD+="apply --dry-run created a neighbour entry for $addr; "
+	[ $(((t1 - t0) / 1000000)) -lt 1000 ] ||
+		CLI_BAD+="apply --dry-run took $(((t1 - t0) / 1000000)) ms (resolving a MAC?); "
+}
+
+# stats --watch ends at once on SIGINT, however long its interval.
+cli_watch_sigint()
+{
+	local pid t0 t1 i
+	"$UDPLB" -n "${NS[lb1]}" stats "$DEV" --watch 30 >/dev/null 2>>"$E2E_CMDLOG" &
+	pid=$!
+	sleep 0.3
+	t0=$(date +%s%N)
+	kill -INT "$pid"
+	for i in $(seq 1 40); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	t1=$(date +%s%N)
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		CLI_BAD+="stats --watch 30 still running 2 s after SIGINT; "
+	fi
+	wait "$pid" 2>/dev/null
+	e2e_log "stats --watch exited $(((t1 - t0) / 1000000)) ms after SIGINT"
+}
+
 # The rest of the command line: exit codes, backend set, apply --dry-run, the pool and its kill
 # switch as seen by the data plane, and udplb under `ip netns exec` (which hides the host bpffs).
 scen_cli()
@@ -668,9 +798,63 @@ scen_cli()
 	fi
 	E2E_LOADED=(lb1)
 
-	DETAIL="exit codes, backend set, apply --dry-run, pool, kill switch, ip netns exec"
+	cli_parsing
+	cli_json_help
+	cli_vip_set
+	cli_many_backends
+	cli_watch_sigint
+	cli_dry_run_quiet
+
+	DETAIL="exit codes, backend set, apply --dry-run, pool, kill switch, ip netns exec, strict values, JSON errors, help, vip set, 100-backend set, stats --watch"
 	[ -z "$CLI_BAD" ] && return 0
 	DETAIL="$CLI_BAD"
+	return 1
+}
+
+# status -j without what differs between instances of one configuration (ids, times, program).
+status_tables()
+{
+	run_udplb -j lb1 status "$DEV" |
+		jq -S 'del(.prog_id, .last_commit, .generation, .ipip_src) |
+			.vips |= map(del(.id) | .backends |= map(del(.id)))'
+}
+
+# udplb save prints what apply reads: applying it changes nothing (no flip), and on a fresh
+# instance it reproduces the same tables.
+scen_save()
+{
+	local file=$SCEN_DIR/saved.conf again=$SCEN_DIR/saved2.conf out=$SCEN_DIR/client.json
+	local g1 g2 s1 s2 why bad=
+	fresh_lb || { DETAIL="load failed"; return 1; }
+	run_udplb_quiet lb1 vip add "$DEV" "$VIPP" --flags drop-frags &&
+		run_udplb_quiet lb1 backend add "$DEV" "$VIPP" "${IP[b1]}" --mac "${MAC[b1]}" --weight 3 &&
+		run_udplb_quiet lb1 backend add "$DEV" "$VIPP" "${IP[b2]}" --mac "${MAC[b2]}" &&
+		run_udplb_quiet lb1 backend add "$DEV" "$VIPP" "${IP[b3]}" --mac "${MAC[b3]}" &&
+		run_udplb_quiet lb1 backend drain "$DEV" "$VIPP" "${IP[b3]}" &&
+		run_udplb_quiet lb1 vip add "$DEV" "10.99.0.3:$VPORT" --fwd ipip --hash src-ip \
+			--ring-size 251 --flags drop-invalid &&
+		run_udplb_quiet lb1 backend add "$DEV" "10.99.0.3:$VPORT" "${IP[b2]}" ||
+		{ DETAIL="configuration failed"; return 1; }
+	run_udplb lb1 save "$DEV" >"$file" || { DETAIL="save failed"; return 1; }
+	s1=$(status_tables)
+	g1=$(run_udplb -j lb1 status "$DEV" | jq .generation)
+	run_udplb_quiet lb1 apply "$DEV" -f "$file" || bad+="apply of the saved file failed; "
+	g2=$(run_udplb -j lb1 status "$DEV" | jq .generation)
+	[ "$g1" = "$g2" ] || bad+="apply of the saved file flipped ($g1 -> $g2); "
+	run_udplb lb1 save "$DEV" >"$again"
+	cmp -s "$file" "$again" || bad+="save after apply differs: $(diff "$file" "$again" | tr '\n' ' '); "
+
+	# A fresh instance with another seed: the file brings the seed and the same tables.
+	udplb_unload lb1 && udplb_load lb1 "$MODE" --hash-seed 1 || { DETAIL="reload failed"; return 1; }
+	run_udplb_quiet lb1 apply "$DEV" -f "$file" || bad+="apply on a fresh instance failed; "
+	s2=$(status_tables)
+	[ "$s1" = "$s2" ] || bad+="fresh instance differs: $(diff <(echo "$s1") <(echo "$s2") | tr '\n' ' '); "
+	client_run "$out" --flows 32 --rate 2000 --duration 0.5
+	why=$(client_ok "$out") || bad+="traffic after apply on a fresh instance: $why; "
+
+	DETAIL="save | apply: no flip on the same instance, same tables on a fresh one"
+	[ -z "$bad" ] && return 0
+	DETAIL=$bad
 	return 1
 }
 
