@@ -56,6 +56,8 @@ LIB_PC := $(BUILD)/abmap.pc
 # udplb's control plane: the core (unit-tested, linked into tests) and the CLI around it
 CORE_SRCS := $(wildcard cmd/lb.c cmd/maglev.c)
 CORE_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CORE_SRCS))
+UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c))
+CORE_OBJS += $(patsubst lib/udplb/%.c,$(BUILD)/lib/udplb/%.o,$(UDPLB_LIB_SRCS))
 CLI_SRCS := $(filter-out $(CORE_SRCS),$(sort $(wildcard cmd/*.c)))
 CLI_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CLI_SRCS))
 UDPLB_BIN := $(if $(CLI_SRCS),$(BUILD)/udplb)
@@ -152,6 +154,11 @@ $(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) include/*.h bpf/*.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Icmd -Ibpf -I$(BUILD)/bpf -c $< -o $@
 
+$(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h $(wildcard cmd/*.h) include/*.h bpf/*.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib/udplb -Icmd -Ibpf -c $< -o $@
+
 # The CLI embeds the BPF object (skeleton): its objects wait for the skeleton.
 $(CLI_OBJS): $(BUILD)/bpf/udplb.skel.h
 
@@ -173,7 +180,7 @@ $(BUILD)/tests/kernel/%: tests/kernel/%.c $(KTEST_HELPERS) tests/kernel/*.h $(KT
 		$(UDPLB_SKEL) $(CORE_OBJS) $(LIB_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -I$(BUILD)/tests/kernel -Icmd -Ibpf -I$(BUILD)/bpf \
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/kernel -I$(BUILD)/tests/kernel -Ilib/udplb -Icmd -Ibpf -I$(BUILD)/bpf \
 		$< $(KTEST_HELPERS) $(CORE_OBJS) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(LIB_LIBS) -o $@
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c
