@@ -220,7 +220,32 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int open_lock_file(struct abmap_group *g, const char *path)
+/*
+ * The lock directory and file decide who may write: if another user could replace them (a lock
+ * dir it created first, a symbolic link), it could make two writers think they hold the lock.
+ * Both must be ours alone, and no link is followed.
+ */
+static int check_lock_owner(const char *path, int fd, bool dir)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if ((dir && !S_ISDIR(st.st_mode)) || (!dir && !S_ISREG(st.st_mode))) {
+		pr_warn("lock %s %s is not a %s\n", dir ? "directory" : "file", path,
+			dir ? "directory" : "regular file");
+		return -EPERM;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		pr_warn("lock %s %s is owned by uid %u with mode %04o: expected uid %u, mode 0700 (directory) or 0600 (file), refusing it\n",
+			dir ? "directory" : "file", path, (unsigned int)st.st_uid,
+			(unsigned int)(st.st_mode & 07777), (unsigned int)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int open_lock_dir(struct abmap_group *g)
 {
 	int fd, err;
 
@@ -234,10 +259,45 @@ static int open_lock_file(struct abmap_group *g, const char *path)
 		pr_warn("cannot create lock directory %s: %s\n", g->lock_dir, strerror(errno));
 		return err;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(g->lock_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
+		struct stat st;
+
 		err = -errno;
-		pr_warn("cannot open lock file %s: %s\n", path, strerror(errno));
+		if (!lstat(g->lock_dir, &st) && S_ISLNK(st.st_mode)) {
+			pr_warn("lock directory %s is a symbolic link: refusing to follow it\n",
+				g->lock_dir);
+			return -ELOOP;
+		}
+		pr_warn("cannot open lock directory %s: %s\n", g->lock_dir, strerror(-err));
+		return err;
+	}
+	err = check_lock_owner(g->lock_dir, fd, true);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int open_lock_file(struct abmap_group *g, const char *path)
+{
+	int dirfd, fd, err;
+	char name[32];
+
+	dirfd = open_lock_dir(g);
+	if (dirfd < 0)
+		return dirfd;
+	snprintf(name, sizeof(name), "%u.lock", g->ptr_id);
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	err = fd < 0 ? -errno : check_lock_owner(path, fd, false);
+	close(dirfd);
+	if (fd < 0) {
+		pr_warn("cannot open lock file %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	if (err) {
+		close(fd);
 		return err;
 	}
 	return fd;
