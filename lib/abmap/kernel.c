@@ -251,7 +251,7 @@ static int open_lock_dir(struct abmap_group *g)
 
 	err = FAULT(FAULT_LOCK_OPEN);
 	if (err) {
-		pr_warn("cannot open lock file %s: %s\n", path, strerror(-err));
+		pr_warn("cannot open lock directory %s: %s\n", g->lock_dir, strerror(-err));
 		return err;
 	}
 	if (mkdir(g->lock_dir, 0700) && errno != EEXIST) {
