@@ -162,7 +162,10 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h include/*.h bpf/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
+
+# Checks pins against the maps the embedded program declares (its skeleton)
+$(BUILD)/lib/udplb/pin_check.o: $(UDPLB_SKEL)
 
 $(UDPLB_LIB): $(UDPLB_LIB_OBJS)
 	$(call msg,AR,$@)

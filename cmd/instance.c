@@ -126,12 +126,6 @@ int cli_pin_dir(struct cli_ctx *ctx, const char *dev)
 	return 0;
 }
 
-/* mkdir -p with owner-only permissions (errors are left to the caller to print). */
-int cli_mkdir_p(const char *path)
-{
-	return lb_pin_dir_create(path, NULL);
-}
-
 /* Abmap log lines become the CLI's one error line. */
 static int abmap_print(enum abmap_print_level level, const char *fmt, va_list args)
 {

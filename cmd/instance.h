@@ -58,7 +58,6 @@ int inst_change(struct cli_ctx *ctx, const struct cli_args *args, inst_change_fn
 	}
 int cli_ensure_bpffs(void);
 int cli_check_bpffs(void);
-int cli_mkdir_p(const char *path);
 
 /* prog.c: what udplb has attached to a device now. */
 void inst_attachment(int ifindex, enum udplb_mode *mode, __u32 *prog_id);

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "instance.h"
 #include "names.h"
+#include "pin_check.h"
 #include "udplb.skel.h"
 
 #define UDPLB_DEFAULT_SEED 0x75d91b5u
@@ -115,6 +116,7 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 	const char *dev = args->pos[0];
 	enum udplb_mode mode = cli_opt_num(args, "mode", UDPLB_MODE_XDP);
 	struct lb_attachment old;
+	struct lb_err lerr = {};
 	struct udplb *skel;
 	int ifindex, prog_fd, err;
 
@@ -136,9 +138,11 @@ static int do_load(struct cli_ctx *ctx, const struct cli_args *args)
 			dev, mode_str(old.mode), mode_str(mode));
 		return EXIT_RUNTIME;
 	}
-	err = cli_mkdir_p(ctx->pin_dir);
+	err = lb_pin_dir_create(ctx->pin_dir, &lerr);
+	if (!err)
+		err = lb_pin_dir_check_present(ctx->pin_dir, &lerr);
 	if (err) {
-		cli_err("cannot create %s: %s", ctx->pin_dir, strerror(-err));
+		cli_err("%s", lerr.msg);
 		return EXIT_RUNTIME;
 	}
 	skel = udplb__open();

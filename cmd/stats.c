@@ -66,10 +66,15 @@ static int take_snapshot(const struct instance *inst, const struct lb_state *sta
 	for (i = 0; !err && i < state->nr_vips; i++) {
 		const struct lb_vip *v = &state->vips[i];
 
+		/* lb_read() bounds every id; checked again where they index fixed arrays. */
+		if (v->id >= UDPLB_MAX_VIPS)
+			return -EUCLEAN;
 		err = read_percpu(inst->fd[INST_VIP_STATS], v->id, (__u64 *)&s->vip[v->id], 2);
 		for (j = 0; !err && j < v->nr_backends; j++)
-			err = read_percpu(inst->fd[INST_BACKEND_STATS], v->backends[j].id,
-					  (__u64 *)&s->backend[v->backends[j].id], 2);
+			err = v->backends[j].id >= UDPLB_MAX_BACKENDS ?
+				      -EUCLEAN :
+				      read_percpu(inst->fd[INST_BACKEND_STATS], v->backends[j].id,
+						  (__u64 *)&s->backend[v->backends[j].id], 2);
 	}
 	for (i = 0; !err && i < __UDPLB_R_MAX; i++)
 		err = read_percpu(inst->fd[INST_REASONS], i, &s->reason[i], 1);

@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "lb_instance.h"
+#include "pin_check.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
 
@@ -117,23 +118,7 @@ int lb_pin_dir_default(const char *dev, char *buf, size_t len, struct lb_err *er
 
 int lb_pin_dir_create(const char *path, struct lb_err *err)
 {
-	char buf[LB_PATH_MAX], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return lb_fail(err, -ENAMETOOLONG, "%s: path too long", path);
-	for (p = buf + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		if (*p)
-			*p = '\0';
-		else
-			p = NULL;
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return lb_fail(err, -errno, "cannot create %s: %s", buf, strerror(errno));
-		if (!p)
-			return 0;
-		*p = '/';
-	}
+	return lb_pin_dir_trusted(path, true, err);
 }
 
 static int remove_pins(const char *dir)
@@ -159,7 +144,11 @@ static int remove_pins(const char *dir)
 int lb_pin_dir_remove(const char *dir, struct lb_err *err)
 {
 	char path[LB_PATH_MAX], *slash;
-	int ret = remove_pins(dir);
+	int ret = lb_pin_dir_trusted(dir, false, err);
+
+	if (ret)
+		return ret;
+	ret = remove_pins(dir);
 
 	if (!ret && rmdir(dir))
 		ret = -errno;
@@ -177,22 +166,28 @@ int lb_pin_dir_remove(const char *dir, struct lb_err *err)
 
 static int open_pins(struct lb_instance *inst, struct lb_err *err)
 {
-	char path[LB_PATH_MAX + 64];
-	int i;
+	struct lb_map_want wants[__LB_PIN_MAX];
+	int i, ret;
 
-	for (i = 0; i < __LB_PIN_MAX; i++) {
-		snprintf(path, sizeof(path), "%s/%s", inst->pin_dir, pin_names[i]);
-		inst->fd[i] = bpf_obj_get(path);
-		if (inst->fd[i] >= 0)
-			continue;
-		if (errno == ENOENT)
+	ret = lb_pin_dir_trusted(inst->pin_dir, false, err);
+	if (ret == -ENOENT)
+		return lb_fail(err, -ENOENT,
+			       "udplb is not loaded on %s (no pin directory %s): run 'udplb load %s' "
+			       "first",
+			       inst->dev, inst->pin_dir, inst->dev);
+	if (!ret)
+		ret = lb_pin_wants(wants, err);
+	for (i = 0; i < __LB_PIN_MAX && !ret; i++) {
+		inst->fd[i] = lb_pin_open_checked(inst->pin_dir, i, &wants[i], err);
+		if (inst->fd[i] == -ENOENT)
 			return lb_fail(err, -ENOENT,
-				       "udplb is not loaded on %s (no pinned map %s): run 'udplb "
+				       "udplb is not loaded on %s (no pinned map %s/%s): run 'udplb "
 				       "load %s' first",
-				       inst->dev, path, inst->dev);
-		return lb_fail(err, -errno, "cannot open %s: %s", path, strerror(errno));
+				       inst->dev, inst->pin_dir, pin_names[i], inst->dev);
+		if (inst->fd[i] < 0)
+			ret = inst->fd[i];
 	}
-	return 0;
+	return ret;
 }
 
 static int open_group(struct lb_instance *inst, const struct abmap_group_opts *gopts,

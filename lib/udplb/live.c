@@ -118,6 +118,16 @@ static int vips_to_state(const struct lb_live *l, struct lb_state *s, struct lb_
 		v->ring_off = l->vals[i].ring_off;
 		v->ring_size = l->vals[i].ring_size;
 		s->nr_vips = i + 1;
+		/* Ids index per-VIP arrays (counters) and the ring: never trust them unchecked. */
+		if (v->id >= UDPLB_MAX_VIPS)
+			return lb_fail(err, -EUCLEAN, "VIP %s: id %u is out of range (< %u)",
+				       lb_fmt_vip(&v->key, name, sizeof(name)), v->id,
+				       UDPLB_MAX_VIPS);
+		if ((__u64)v->ring_off + v->ring_size > UDPLB_RING_SLOTS)
+			return lb_fail(err, -EUCLEAN,
+				       "VIP %s: ring %u+%u is past the ring map (%u slots)",
+				       lb_fmt_vip(&v->key, name, sizeof(name)), v->ring_off,
+				       v->ring_size, UDPLB_RING_SLOTS);
 		if (live_vip_by_id(l, v->id) != i)
 			return lb_fail(err, -EUCLEAN, "VIP %s: id %u is used twice",
 				       lb_fmt_vip(&v->key, name, sizeof(name)), v->id);

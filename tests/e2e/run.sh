@@ -8,6 +8,8 @@
 # Environment:
 #   E2E_MODES       modes to run (default "xdp xdp-generic tc")
 #   E2E_SCENARIOS   scenarios to run (default: all, see SCENARIOS below)
+#                   (pins and save, about the control plane alone, run in one mode: xdp-generic
+#                   when it is among E2E_MODES, else the first)
 #   E2E_LOCK=FILE   take flock(FILE) for the whole run. Off by default: the caller is expected to
 #                   hold /tmp/udplb-kernel.lock (flock /tmp/udplb-kernel.lock make check); taking
 #                   it here as well would deadlock against the caller's lock.
@@ -30,10 +32,14 @@ fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 read -r -a MODES <<<"${E2E_MODES:-xdp xdp-generic tc}"
-SCENARIOS=(basic keep churn drain upgrade kill9 determinism ipip fib cli save)
+SCENARIOS=(basic keep churn drain upgrade kill9 determinism ipip fib cli pins save)
 if [ -n "${E2E_SCENARIOS:-}" ]; then
 	read -r -a SCENARIOS <<<"$E2E_SCENARIOS"
 fi
+# Scenarios of the control plane alone run in one mode: xdp-generic when it is among the modes.
+SINGLE_MODE_SCENARIOS=" pins save "
+ONE_MODE=${MODES[0]}
+[[ " ${MODES[*]} " != *" xdp-generic "* ]] || ONE_MODE=xdp-generic
 SEED=4242
 VIPP=$VIP:$VPORT
 
@@ -858,6 +864,67 @@ scen_save()
 	return 1
 }
 
+# Hostile pins (issue 9): an unprivileged user creates pin directories before root does, a foreign
+# map is pinned in place of udplb's, a pin is given away. Every command refuses with a message
+# naming the path or the map (exit 1, never a crash), and nothing is attached or pinned inside a
+# refused directory.
+pins_expect_refusal()
+{
+	local what=$1 want=$2 out rc
+	shift 2
+	out=$(run_udplb lb1 "$@" 2>&1 >/dev/null)
+	rc=$?
+	tail -n 20 "$E2E_CMDLOG" | grep -q -- "$want" && [ "$rc" = 1 ] && return 0
+	PINS_BAD+="$what: 'udplb $*' exited $rc without naming '$want'; "
+	return 1
+}
+
+scen_pins()
+{
+	local own=/sys/fs/bpf/e2e-pins-$$ dir evil xdp
+	PINS_BAD=
+	fresh_lb || { DETAIL="load failed"; return 1; }
+	dir=/sys/fs/bpf/udplb/ns$(stat -L -c %i "/run/netns/${NS[lb1]}")/$DEV
+	udplb_unload lb1 || { DETAIL="unload failed"; return 1; }
+
+	# A directory nobody but its creator may trust, above and at the pin directory.
+	setpriv --reuid 65534 --regid 65534 --clear-groups mkdir "$own" "$own-dev" ||
+		{ DETAIL="cannot create directories as nobody"; return 1; }
+	pins_expect_refusal "foreign parent" "$own is owned by uid 65534" \
+		load "$DEV" --mode "$MODE" --pin-dir "$own/inst"
+	pins_expect_refusal "foreign DEV directory" "$own-dev is owned by uid 65534" \
+		load "$DEV" --mode "$MODE" --pin-dir "$own-dev"
+	[ -z "$(find "$own" "$own-dev" -mindepth 1)" ] || PINS_BAD+="something was pinned in a refused directory; "
+	xdp=$(ip -n "${NS[lb1]}" -j -d link show "$DEV" | jq -r '.[0].xdp.mode // 0')
+	[ "$xdp" = 0 ] || PINS_BAD+="a refused load left a program attached; "
+	rmdir "$own" "$own-dev"
+
+	# A foreign map in place of udplb's pool: refused by every command that opens the instance.
+	udplb_load lb1 "$MODE" --hash-seed "$SEED" || { DETAIL="load failed"; return 1; }
+	run_udplb_quiet lb1 vip add "$DEV" "$VIPP" || { DETAIL="vip add failed"; return 1; }
+	evil=$dir/pool
+	rm -f "$evil"
+	bpftool map create "$evil" type array key 4 value 256 entries 1 name e2e_evil ||
+		{ DETAIL="bpftool map create failed"; return 1; }
+	pins_expect_refusal "foreign pool" "pool is not udplb's: value size is 256, expected 8" \
+		pool get "$DEV" 0
+	pins_expect_refusal "foreign pool (stats)" "value size is 256" stats "$DEV"
+	pins_expect_refusal "foreign pool (load)" "value size is 256" load "$DEV" --mode "$MODE"
+	# A pin given away to another user.
+	rm -f "$evil"
+	udplb_unload lb1 || { DETAIL="unload over a foreign pin failed"; return 1; }
+	udplb_load lb1 "$MODE" --hash-seed "$SEED" || { DETAIL="load failed"; return 1; }
+	chown 65534 "$dir/reasons"
+	pins_expect_refusal "foreign-owned pin" "reasons is owned by uid 65534" status "$DEV"
+	chown 0 "$dir/reasons"
+	run_udplb_quiet lb1 status "$DEV" || PINS_BAD+="status fails once the pin is ours again; "
+
+	DETAIL="foreign directories, a foreign map, a foreign-owned pin: refused and named"
+	[ -z "$PINS_BAD" ] && return 0
+	DETAIL="$PINS_BAD"
+	return 1
+}
+
 # Plain kernel forwarding (no udplb): client -> b1 directly, and an IPIP packet decapsulated by
 # a backend. Proves the topology and the tools before udplb is blamed for anything.
 topology_selftest()
@@ -945,6 +1012,9 @@ for MODE in "${MODES[@]}"; do
 	for s in "${SCENARIOS[@]}"; do
 		if ! declare -F "scen_$s" >/dev/null; then
 			result FAIL "$MODE/$s" "no such scenario"
+			continue
+		fi
+		if [[ $SINGLE_MODE_SCENARIOS == *" $s "* ]] && [ "$MODE" != "$ONE_MODE" ]; then
 			continue
 		fi
 		CHURN_RESULT=

@@ -21,7 +21,7 @@ CLI_FUZZ_CMD := $(filter-out cmd/main.c cmd/instance.c,$(sort $(wildcard cmd/*.c
 FUZZ_BINS += $(BUILD)/fuzz/fuzz_apply $(BUILD)/fuzz/fuzz_cli
 FUZZ_SMOKE_BINS += $(BUILD)/fuzz/fuzz_apply-smoke $(BUILD)/fuzz/fuzz_cli-smoke
 
-$(BUILD)/fuzz/fuzz_apply: tests/fuzz/fuzz_apply.c $(CLI_FUZZ_CORE) $(wildcard cmd/*.h lib/udplb/*.h \
+$(BUILD)/fuzz/fuzz_apply: tests/fuzz/fuzz_apply.c $(CLI_FUZZ_CORE) $(UDPLB_SKEL) $(wildcard cmd/*.h lib/udplb/*.h \
 		lib/abmap/*.h) include/*.h bpf/*.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -47,12 +47,6 @@ int cli_pin_dir(struct cli_ctx *ctx, const char *dev)
 	return 0;
 }
 
-int cli_mkdir_p(const char *path)
-{
-	(void)path;
-	return -EPERM;
-}
-
 int inst_open(struct cli_ctx *ctx, const struct cli_args *args, struct instance *inst)
 {
 	(void)ctx;
