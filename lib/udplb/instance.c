@@ -171,19 +171,21 @@ static int open_pins(struct lb_instance *inst, struct lb_err *err)
 
 	ret = lb_pin_dir_trusted(inst->pin_dir, false, err);
 	if (ret == -ENOENT)
-		return lb_fail(err, -ENOENT,
-			       "udplb is not loaded on %s (no pin directory %s): run 'udplb load %s' "
-			       "first",
-			       inst->dev, inst->pin_dir, inst->dev);
+		return lb_fail(
+			err, -ENOENT,
+			"udplb is not loaded on %s (no pin directory %s): run 'udplb load %s' "
+			"first",
+			inst->dev, inst->pin_dir, inst->dev);
 	if (!ret)
 		ret = lb_pin_wants(wants, err);
 	for (i = 0; i < __LB_PIN_MAX && !ret; i++) {
 		inst->fd[i] = lb_pin_open_checked(inst->pin_dir, i, &wants[i], err);
 		if (inst->fd[i] == -ENOENT)
-			return lb_fail(err, -ENOENT,
-				       "udplb is not loaded on %s (no pinned map %s/%s): run 'udplb "
-				       "load %s' first",
-				       inst->dev, inst->pin_dir, pin_names[i], inst->dev);
+			return lb_fail(
+				err, -ENOENT,
+				"udplb is not loaded on %s (no pinned map %s/%s): run 'udplb "
+				"load %s' first",
+				inst->dev, inst->pin_dir, pin_names[i], inst->dev);
 		if (inst->fd[i] < 0)
 			ret = inst->fd[i];
 	}
