@@ -250,7 +250,8 @@ ifeq ($(SANITIZE),1)
 	$(Q)$(MAKE) --no-print-directory check-one SANITIZE=1
 else
 	$(Q)$(MAKE) --no-print-directory check-one
-	$(Q)$(MAKE) --no-print-directory check-one SANITIZE=1
+	@# ASan sees only userspace: the sanitized pass runs the e2e scenarios in one mode
+	$(Q)E2E_MODES="$${E2E_MODES:-xdp-generic}" $(MAKE) --no-print-directory check-one SANITIZE=1
 endif
 
 check-one: all $(FUZZ_SMOKE_BINS)
