@@ -58,6 +58,12 @@ FAULT_INJECT_API void fault_inject_skip_lock(bool skip);
 
 /* The library's side: count a call of @site; 0, or the armed negative errno. */
 FAULT_INJECT_API int fault_inject_hit(enum fault_site site);
+
+/*
+ * In the kernel store, each syscall first asks whether a test armed its site; disarmed, that is
+ * one atomic increment.
+ */
+#define FAULT(site) fault_inject_hit(site)
 FAULT_INJECT_API bool fault_inject_lock_skipped(void);
 
 #endif /* __ABMAP_FAULT_INJECT_H */

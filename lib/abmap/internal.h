@@ -263,4 +263,8 @@ static inline int passive_side(const struct abmap_group *g)
 /* testing.c: abmap_testing_set_default_no_grace() */
 bool testing_default_no_grace(void);
 
+/* lock.c: the kernel store's writer lock */
+int kernel_lock(struct abmap_group *g);
+void kernel_unlock(struct abmap_group *g);
+
 #endif /* __ABMAP_INTERNAL_H */
