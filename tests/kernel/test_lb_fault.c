@@ -5,7 +5,6 @@
  * failure lb_read() returns the previous configuration, the live maps are byte-identical, the
  * generation is unchanged, no lock or fd leaks, and the next lb_commit() succeeds.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,19 +202,6 @@ static void assert_unlocked(struct fixture *f, const char *what)
 	lb_maps_close(&m);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 static void skel_destroy(void *arg)
 {
 	udplb__destroy(arg);
@@ -310,7 +296,7 @@ static void fail_one(struct fixture *f, bool fresh, int site, unsigned long n)
 	to_a(f);
 	raw_live(f, &before);
 	gen = generation(f);
-	fds = count_fds();
+	fds = ktest_count_fds();
 	at = fault_inject_count(site);
 	fault_inject_arm(site, n, -EIO);
 	ret = commit_b(f, fresh);
@@ -325,8 +311,8 @@ static void fail_one(struct fixture *f, bool fresh, int site, unsigned long n)
 		fail_msg("%s: the live maps changed", what);
 	assert_int_equal(generation(f), gen);
 	assert_unlocked(f, what);
-	if (count_fds() != fds)
-		fail_msg("%s: %d fds before, %d after", what, fds, count_fds());
+	if (ktest_count_fds() != fds)
+		fail_msg("%s: %d fds before, %d after", what, fds, ktest_count_fds());
 	commit(f, &f->b, what);
 	assert_live_config(f, &f->b, what);
 	assert_int_equal(generation(f), gen + 1);
