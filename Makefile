@@ -213,6 +213,9 @@ $(BUILD)/tests/unit/test_cli_args: tests/unit/test_cli_args.c tests/unit/cli_stu
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd $(UDPLB_CFLAGS) $< tests/unit/cli_stubs.c \
 		$(CLI_TEST_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(UDPLB_LIB_LIBS) -o $@
 
+# BPF programs of the kernel tests share layouts with their test through tests/kernel/*.h
+$(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,$(KTEST_BPF)): $(wildcard tests/kernel/*.h)
+
 # Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)
 $(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,\
 	$(filter tests/kernel/udplb_%,$(KTEST_BPF))): bpf/udplb.bpf.c
