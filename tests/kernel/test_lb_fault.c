@@ -18,6 +18,7 @@
 #include "abmap/testing.h"
 #include "ktest.h"
 #include "lb.h"
+#include "udplb_fixture.h"
 #include "udplb.skel.h"
 
 #include "abmap/fault_inject.h"
@@ -41,17 +42,9 @@ static void add_vip(struct lb_state *s, __be32 addr, __u32 ring)
 static void add_be(struct lb_state *s, __be32 vip, __be32 addr, __u16 weight, __u8 state)
 {
 	struct udplb_vip_key k = { .addr = vip, .port = htons(PORT) };
-	struct lb_backend b;
+	struct lb_backend b = tl_backend(addr, htons(PORT), weight, state, (__u8)ntohl(addr));
 	struct lb_err err;
 
-	memset(&b, 0, sizeof(b));
-	b.addr = addr;
-	b.port = htons(PORT);
-	b.weight = weight;
-	b.state = state;
-	b.has_mac = true;
-	b.mac[0] = 0x02;
-	b.mac[5] = (__u8)ntohl(addr);
 	if (lb_backend_add(s, &k, &b, &err))
 		fail_msg("lb_backend_add: %s", err.msg);
 }

@@ -21,6 +21,13 @@
 struct udplb;
 struct bpf_object;
 
+/*
+ * A backend for a test configuration: @addr:@port (network order), @weight, @state, and the MAC
+ * 02:xx:xx:xx:xx:xx whose last five bytes are @mac_tag (big-endian), so a test can tell which
+ * backend a forwarded frame went to from its destination MAC.
+ */
+struct lb_backend tl_backend(__be32 addr, __be16 port, __u16 weight, __u8 state, __u64 mac_tag);
+
 struct tl_udplb {
 	struct udplb *skel; /* loaded by tl_udplb_load(), else NULL */
 	const struct bpf_object *obj;
