@@ -28,13 +28,9 @@
 
 static void add_vip(struct lb_state *s, __be32 addr, __u32 ring)
 {
-	struct lb_vip v;
+	struct lb_vip v = tl_vip(addr, htons(PORT), UDPLB_FWD_DSR, ring);
 	struct lb_err err;
 
-	memset(&v, 0, sizeof(v));
-	v.key.addr = addr;
-	v.key.port = htons(PORT);
-	v.ring_size = ring;
 	if (lb_vip_add(s, &v, &err))
 		fail_msg("lb_vip_add: %s", err.msg);
 }

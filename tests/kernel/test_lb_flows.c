@@ -223,14 +223,9 @@ static struct lb_backend backend(__be32 addr, __u16 weight, __u8 state, __u8 grp
 
 static void add_vip(struct lb_state *s, __be32 addr, __u8 fwd, __u32 ring)
 {
-	struct lb_vip v;
+	struct lb_vip v = tl_vip(addr, htons(VIP_PORT), fwd, ring);
 	struct lb_err err;
 
-	memset(&v, 0, sizeof(v));
-	v.key.addr = addr;
-	v.key.port = htons(VIP_PORT);
-	v.fwd = fwd;
-	v.ring_size = ring;
 	if (lb_vip_add(s, &v, &err))
 		fail_msg("lb_vip_add: %s", err.msg);
 }

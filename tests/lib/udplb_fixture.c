@@ -134,6 +134,18 @@ struct lb_backend tl_backend(__be32 addr, __be16 port, __u16 weight, __u8 state,
 	return b;
 }
 
+struct lb_vip tl_vip(__be32 addr, __be16 port, __u8 fwd, __u32 ring_size)
+{
+	struct lb_vip v;
+
+	memset(&v, 0, sizeof(v));
+	v.key.addr = addr;
+	v.key.port = port;
+	v.fwd = fwd;
+	v.ring_size = ring_size;
+	return v;
+}
+
 int tl_udplb_ct_clear(const struct tl_udplb *fx)
 {
 	struct udplb_flow key, next;

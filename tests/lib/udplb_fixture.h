@@ -27,6 +27,8 @@ struct bpf_object;
  * backend a forwarded frame went to from its destination MAC.
  */
 struct lb_backend tl_backend(__be32 addr, __be16 port, __u16 weight, __u8 state, __u64 mac_tag);
+/* A VIP for a test configuration: @addr:@port (network order), @fwd, @ring_size (0: default). */
+struct lb_vip tl_vip(__be32 addr, __be16 port, __u8 fwd, __u32 ring_size);
 
 struct tl_udplb {
 	struct udplb *skel; /* loaded by tl_udplb_load(), else NULL */
