@@ -191,6 +191,15 @@ static void commit_one_change_and_check(struct group *gr, struct fds *f)
 	ktest_assert_hashes_equal(f->ha, f->hb);
 }
 
+/* A test's start: pinned maps, a group on them with every structure, generations 1 and 2. */
+static void start_after_two_commits(struct group *gr, struct fds *f)
+{
+	ktest_begin();
+	create_pinned(f);
+	open_group(gr, f, true);
+	two_commits(gr);
+}
+
 static void test_restart_resume(void **state)
 {
 	struct abmap_pointer p;
@@ -198,10 +207,7 @@ static void test_restart_resume(void **state)
 	struct fds f;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	/* The retired side B holds gen 1: the next writer has something to bring up to date. */
 	ktest_assert_array(f.b1, x1, 5, N);
 	ktest_assert_array(f.b2, y1, N, N);
@@ -228,10 +234,7 @@ static void test_restart_repairs_passive(void **state)
 	struct fds f;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	restart(&gr, &f);
 
 	/* Scribble on the passive side B of every structure behind the library's back. */
@@ -262,10 +265,7 @@ static void test_member_list(void **state)
 	int err;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	p = ktest_pointer(f.ptr);
 	assert_int_equal(p.nr_structs, 3);
 	restart(&gr, &f);
@@ -528,10 +528,7 @@ static void test_free_cancels_deferred(void **state)
 	struct fds f;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	fill(junk, N, 0xdead0);
 	assert_int_equal(abmap_array_set_and_defer_switchover(gr.s1, junk, N, &so), 0);
 	ktest_assert_array(f.b1, junk, N, N);
@@ -557,10 +554,7 @@ static void test_killed_writer_deferred(void **state)
 	int status;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	ktest_group_free(gr.g);
 
 	if (child_fork(&c)) {
