@@ -102,27 +102,28 @@ static __u32 x1[5], y1[N], x2[7], y2[N];
 static __u32 hk1[] = { 1, 2 }, hk2[] = { 3, 4, 5 };
 static __u64 hv1[] = { 1, 2 }, hv2[] = { 30, 40, 50 };
 
+/* One transaction setting all three: s1 to @nx values @x, s2 to @y (N values), h to @nh pairs. */
+static void commit_all(struct group *gr, const __u32 *x, __u32 nx, const __u32 *y, const __u32 *hk,
+		       const __u64 *hv, __u32 nh)
+{
+	struct abmap_txn *txn = abmap_txn_begin(gr->g);
+
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, gr->s1, x, nx), 0);
+	assert_int_equal(abmap_txn_array_set(txn, gr->s2, y, N), 0);
+	assert_int_equal(abmap_txn_hash_set(txn, gr->h, hk, hv, nh), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+}
+
 /* gen 1 and gen 2 into s1, s2, h; live side after: A. */
 static void two_commits(struct group *gr)
 {
-	struct abmap_txn *txn;
-
 	fill(x1, 5, 100);
 	fill(y1, N, 200);
 	fill(x2, 7, 300);
 	fill(y2, N, 400);
-	txn = abmap_txn_begin(gr->g);
-	assert_non_null(txn);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s1, x1, 5), 0);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s2, y1, N), 0);
-	assert_int_equal(abmap_txn_hash_set(txn, gr->h, hk1, hv1, 2), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
-	txn = abmap_txn_begin(gr->g);
-	assert_non_null(txn);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s1, x2, 7), 0);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s2, y2, N), 0);
-	assert_int_equal(abmap_txn_hash_set(txn, gr->h, hk2, hv2, 3), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
+	commit_all(gr, x1, 5, y1, hk1, hv1, 2);
+	commit_all(gr, x2, 7, y2, hk2, hv2, 3);
 	assert_int_equal(ktest_group_gen(gr->g), 2);
 }
 
