@@ -1600,6 +1600,22 @@ static void test_neigh_lookup(void **state)
 	assert_false(b.has_mac);
 }
 
+/*
+ * A conntrack test's start: the fixture in its namespace; returns the backend VIP_DSR's ring
+ * gives flow @s, and in *@other the other one of VIP_DSR's two backends.
+ */
+static __u32 ct_test_start(const struct pkt_spec *s, __u32 *other)
+{
+	__u32 b;
+
+	ktest_begin();
+	enter_netns();
+	fx_setup();
+	b = predict(s, VIP_DSR);
+	*other = b == BE_A ? BE_B : BE_A;
+	return b;
+}
+
 static void test_conntrack_sticky(void **state)
 {
 	const struct entry *eps[] = { &ep_xdp, &ep_tc };
@@ -1607,11 +1623,7 @@ static void test_conntrack_sticky(void **state)
 	__u32 b, other, i;
 	(void)state;
 
-	ktest_begin();
-	enter_netns();
-	fx_setup();
-	b = predict(&s, VIP_DSR);
-	other = b == BE_A ? BE_B : BE_A;
+	b = ct_test_start(&s, &other);
 
 	for (i = 0; i < ARRAY_SIZE(eps); i++) {
 		ct_clear();
@@ -1640,11 +1652,7 @@ static void test_conntrack_stale(void **state)
 	struct udplb_ct ct;
 	(void)state;
 
-	ktest_begin();
-	enter_netns();
-	fx_setup();
-	b = predict(&s, VIP_DSR);
-	other = b == BE_A ? BE_B : BE_A;
+	b = ct_test_start(&s, &other);
 
 	/* Backend freed (and out of the ring): conntrack's entry is ignored, then replaced. */
 	expect_flow(&ep_xdp, &s, b, UDPLB_R_CT_NEW, "new flow");
