@@ -65,6 +65,10 @@ TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 CLI_SRCS := $(sort $(wildcard cmd/*.c))
 CLI_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CLI_SRCS))
 UDPLB_BIN := $(if $(CLI_SRCS),$(BUILD)/udplb)
+# The test build of the CLI: the same sources with -DUDPLB_TESTING (test hooks such as
+# UDPLB_TEST_PAUSE_BEFORE_FLIP, used by the e2e kill9 scenario), objects apart from build/cmd/
+CLI_TESTING_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd-test/%.o,$(CLI_SRCS))
+UDPLB_TEST_BIN := $(if $(CLI_SRCS),$(BUILD)/tests/udplb-test)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -121,7 +125,7 @@ all: lib bpf tests examples $(UDPLB_BIN)
 
 lib: $(LIB_SO) $(LIB_A) $(LIB_PC)
 bpf: $(UDPLB_SKEL)
-tests: $(UNIT_BINS) $(KTEST_BINS) e2e-tools $(BENCH_SMOKE)
+tests: $(UNIT_BINS) $(KTEST_BINS) e2e-tools $(BENCH_SMOKE) $(UDPLB_TEST_BIN)
 e2e-tools: $(E2E_BINS) $(E2E_BPF_OBJS)
 examples: $(EXAMPLE_BINS)
 
@@ -176,12 +180,22 @@ $(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) lib/udplb/*.h include/*.h bpf/*.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
 
+$(BUILD)/cmd-test/%.o: cmd/%.c $(wildcard cmd/*.h) lib/udplb/*.h lib/abmap/*.h include/*.h bpf/*.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DUDPLB_TESTING $(UDPLB_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
+
 # The CLI embeds the BPF object (skeleton): its objects wait for the skeleton.
-$(CLI_OBJS): $(BUILD)/bpf/udplb.skel.h
+$(CLI_OBJS) $(CLI_TESTING_OBJS): $(BUILD)/bpf/udplb.skel.h
 
 $(UDPLB_BIN): $(CLI_OBJS) $(UDPLB_LIB) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CLI_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) -o $@
+
+$(UDPLB_TEST_BIN): $(CLI_TESTING_OBJS) $(UDPLB_LIB) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CLI_TESTING_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) -o $@
 
 $(CONF_BINS): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
 
@@ -201,6 +215,9 @@ $(BUILD)/tests/unit/test_cli_args: tests/unit/test_cli_args.c tests/unit/cli_stu
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd $(UDPLB_CFLAGS) $< tests/unit/cli_stubs.c \
 		$(CLI_TEST_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) -lcmocka $(UDPLB_LIB_LIBS) -o $@
+
+# BPF programs of the kernel tests share layouts with their test through tests/kernel/*.h
+$(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,$(KTEST_BPF)): $(wildcard tests/kernel/*.h)
 
 # Test programs that #include "udplb.bpf.c" (tests/kernel/udplb_*.bpf.c)
 $(patsubst tests/kernel/%.bpf.c,$(BUILD)/tests/kernel/%.bpf.o,\

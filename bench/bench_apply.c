@@ -32,13 +32,11 @@ static int build_config(struct lb_state *s, struct lb_err *err)
 		v.key.port = htons(53);
 		e = lb_vip_add(s, &v, err);
 		for (j = 0; !e && j < AP_BACKENDS; j++) {
-			struct lb_backend b = { .port = htons(53), .has_mac = true };
+			/* 10.71.i.j+1; state 0: lb_backend_add() makes it active */
+			struct lb_backend b = tl_backend(htonl(0x0a470000u + i * 256 + j + 1),
+							 htons(53), 1 + j % 4, 0,
+							 (__u8)i << 8 | (__u8)j);
 
-			b.addr = htonl(0x0a470000u + i * 256 + j + 1); /* 10.71.i.j+1 */
-			b.weight = 1 + j % 4;
-			b.mac[0] = 0x02;
-			b.mac[4] = (__u8)i;
-			b.mac[5] = (__u8)j;
 			e = lb_backend_add(s, &v.key, &b, err);
 		}
 	}

@@ -33,6 +33,7 @@
 
 #include "bench.h"
 #include "maglev.h"
+#include "udplb_fixture.h"
 #include "udplb_shared.h"
 #include "udplb.skel.h"
 
@@ -132,15 +133,9 @@ static int child_model(__u32 nvips, __u32 nbe)
 		s.nr_vips++;
 		vip->cap_backends = nbe;
 		for (b = 0; b < nbe; b++) {
-			struct lb_backend *be = &vip->backends[b];
-
-			be->addr = htonl(0x0b000000u + v * 65536 + b + 1);
-			be->port = vip->key.port;
-			be->weight = 1;
-			be->state = UDPLB_BACKEND_ACTIVE;
-			be->has_mac = true;
-			be->mac[0] = 0x02;
-			be->mac[5] = (__u8)b;
+			vip->backends[b] = tl_backend(htonl(0x0b000000u + v * 65536 + b + 1),
+						      vip->key.port, 1, UDPLB_BACKEND_ACTIVE,
+						      (__u8)b);
 		}
 		vip->nr_backends = nbe;
 	}
@@ -209,15 +204,9 @@ static int child_live(void)
 		vip.ring_size = MAGLEV_DEFAULT_M;
 		e = lb_vip_add(&s, &vip, &le);
 		for (b = 0; !e && b < LIVE_BACKENDS; b++) {
-			struct lb_backend be;
+			struct lb_backend be = tl_backend(htonl(0x0b000000u + v * 65536 + b + 1),
+							  vip.key.port, 1, 0, (__u8)b);
 
-			memset(&be, 0, sizeof(be));
-			be.addr = htonl(0x0b000000u + v * 65536 + b + 1);
-			be.port = vip.key.port;
-			be.weight = 1;
-			be.has_mac = true;
-			be.mac[0] = 0x02;
-			be.mac[5] = (__u8)b;
 			e = lb_backend_add(&s, &vip.key, &be, &le);
 		}
 	}

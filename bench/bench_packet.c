@@ -34,6 +34,7 @@
 #include "bench.h"
 #include "lb_sim.h"
 #include "packet.h"
+#include "udplb_fixture.h"
 #include "udplb_shared.h"
 #include "udplb.skel.h"
 #include "bench_progs.skel.h"
@@ -73,17 +74,9 @@ static int add_vip(struct lb_state *s, __u32 addr, __u8 fwd, __u32 be_net, struc
 	v.ring_size = UDPLB_RING_DEFAULT;
 	e = lb_vip_add(s, &v, le);
 	for (i = 0; !e && i < FX_BACKENDS; i++) {
-		struct lb_backend b;
+		struct lb_backend b = tl_backend(htonl(be_net + i + 1), htons(FX_VIP_PORT), 1,
+						 UDPLB_BACKEND_ACTIVE, (__u16)(i + 1));
 
-		memset(&b, 0, sizeof(b));
-		b.addr = htonl(be_net + i + 1);
-		b.port = htons(FX_VIP_PORT);
-		b.weight = 1;
-		b.state = UDPLB_BACKEND_ACTIVE;
-		b.has_mac = true;
-		b.mac[0] = 0x02;
-		b.mac[4] = (__u8)((i + 1) >> 8);
-		b.mac[5] = (__u8)(i + 1);
 		e = lb_backend_add(s, &v.key, &b, le);
 	}
 	return e;

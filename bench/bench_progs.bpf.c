@@ -87,19 +87,7 @@ static __always_inline void watch_generation(void)
 	}
 }
 
-SEC("xdp")
-int pass_xdp(struct xdp_md *ctx)
-{
-	(void)ctx;
-	return XDP_PASS;
-}
-
-SEC("tc")
-int pass_tc(struct __sk_buff *skb)
-{
-	(void)skb;
-	return TC_ACT_OK;
-}
+UDPLB_FRONT_PASS_PROGRAMS
 
 SEC("xdp")
 int plain_xdp(struct xdp_md *ctx)
@@ -138,10 +126,7 @@ int front_xdp(struct xdp_md *ctx)
 {
 	if (watch)
 		watch_generation();
-	if (front_prepare_xdp(ctx))
-		return XDP_ABORTED;
-	bpf_tail_call(ctx, &jmp_xdp, 0);
-	return XDP_ABORTED;
+	return front_run_xdp(ctx);
 }
 
 SEC("tc")
@@ -149,10 +134,7 @@ int front_tc(struct __sk_buff *skb)
 {
 	if (watch)
 		watch_generation();
-	if (front_prepare_tc(skb))
-		return TC_ACT_SHOT;
-	bpf_tail_call(skb, &jmp_tc, 0);
-	return TC_ACT_SHOT;
+	return front_run_tc(skb);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

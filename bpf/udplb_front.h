@@ -20,6 +20,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/pkt_cls.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -120,5 +121,41 @@ static __always_inline int front_prepare_tc(struct __sk_buff *skb)
 	}
 	return vary_source ? front_new_source(iph, data_end) : 0;
 }
+
+/* A front program's body: prepare the iteration, then tail-call slot 0 of jmp_xdp / jmp_tc. */
+static __always_inline int front_run_xdp(struct xdp_md *ctx)
+{
+	if (front_prepare_xdp(ctx))
+		return XDP_ABORTED;
+	bpf_tail_call(ctx, &jmp_xdp, 0);
+	return XDP_ABORTED;
+}
+
+static __always_inline int front_run_tc(struct __sk_buff *skb)
+{
+	if (front_prepare_tc(skb))
+		return TC_ACT_SHOT;
+	bpf_tail_call(skb, &jmp_tc, 0);
+	return TC_ACT_SHOT;
+}
+
+/*
+ * The baselines pass_xdp and pass_tc: nothing but the verdict (timing references, and tail-call
+ * targets that time the front programs alone). Expand once in a program object.
+ */
+#define UDPLB_FRONT_PASS_PROGRAMS                                                                  \
+	SEC("xdp")                                                                                 \
+	int pass_xdp(struct xdp_md *ctx)                                                           \
+	{                                                                                          \
+		(void)ctx;                                                                         \
+		return XDP_PASS;                                                                   \
+	}                                                                                          \
+                                                                                                   \
+	SEC("tc")                                                                                  \
+	int pass_tc(struct __sk_buff *skb)                                                         \
+	{                                                                                          \
+		(void)skb;                                                                         \
+		return TC_ACT_OK;                                                                  \
+	}
 
 #endif /* __UDPLB_FRONT_H */

@@ -230,7 +230,8 @@ static bool wants_help(int argc, char **argv)
 }
 
 /* libbpf's own messages only with UDPLB_DEBUG=1: the CLI prints one line per problem. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+__attribute__((format(printf, 2, 0))) static int libbpf_print(enum libbpf_print_level level,
+							      const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG || !getenv("UDPLB_DEBUG"))
 		return 0;

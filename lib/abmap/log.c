@@ -3,7 +3,8 @@
 
 #include "internal.h"
 
-static int default_print(enum abmap_print_level level, const char *fmt, va_list args)
+__attribute__((format(printf, 2, 0))) static int default_print(enum abmap_print_level level,
+							       const char *fmt, va_list args)
 {
 	if (level == ABMAP_DEBUG)
 		return 0;

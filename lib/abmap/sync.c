@@ -351,7 +351,7 @@ static int array_changes(struct abmap *map, int passive, const void *values, __u
 	size_t vs = map->value_size, step = live->mem ? array_stride(map) : vs;
 	__u8 *zero = calloc(1, vs), *buf = NULL;
 	const __u8 *base = live->mem;
-	__u32 live_len, hi, i, nr;
+	__u32 live_len = 0, hi, i, nr;
 	int err;
 
 	err = zero ? map_len(map, !passive, &live_len) : -ENOMEM;

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "internal.h"
+#include "names.h"
 
 const char *lb_fmt_addr_port(__be32 addr, __be16 port, char *buf, size_t len)
 {
@@ -20,22 +21,10 @@ const char *lb_fmt_addr_port(__be32 addr, __be16 port, char *buf, size_t len)
 	return buf;
 }
 
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_TCP:
-		return "tcp";
-	default:
-		return NULL;
-	}
-}
-
 const char *lb_fmt_vip(const struct udplb_vip_key *key, char *buf, size_t len)
 {
 	char ap[LB_ADDR_STRLEN];
-	const char *p = proto_name(key->proto);
+	const char *p = lb_name(&lb_proto_names, key->proto);
 
 	lb_fmt_addr_port(key->addr, key->port, ap, sizeof(ap));
 	if (p)
@@ -43,30 +32,6 @@ const char *lb_fmt_vip(const struct udplb_vip_key *key, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s/%u", ap, key->proto);
 	return buf;
-}
-
-static const char *fwd_name(__u8 fwd)
-{
-	return fwd == UDPLB_FWD_DSR ? "dsr" : fwd == UDPLB_FWD_IPIP ? "ipip" : "?";
-}
-
-static const char *hash_name(__u8 mode)
-{
-	return mode == UDPLB_HASH_5TUPLE ? "5tuple" : mode == UDPLB_HASH_SRC_IP ? "src-ip" : "?";
-}
-
-static const char *state_name(__u8 state)
-{
-	switch (state) {
-	case UDPLB_BACKEND_ACTIVE:
-		return "active";
-	case UDPLB_BACKEND_DRAINING:
-		return "draining";
-	case UDPLB_BACKEND_FREE:
-		return "free";
-	default:
-		return "?";
-	}
 }
 
 static const char *fmt_mac(const struct lb_backend *b, char *buf, size_t len)
@@ -102,31 +67,28 @@ __attribute__((format(printf, 2, 3))) static void out_add(struct out *o, const c
 	o->pos += n;
 }
 
+/* VIP flags as the apply format and status write them ("drop-frags,drop-invalid", "none"). */
 static const char *vip_flags_str(__u16 flags, char *buf, size_t len)
 {
-	if (!flags)
-		snprintf(buf, len, "none");
-	else
-		snprintf(buf, len, "%s%s%s", flags & UDPLB_VIP_F_DROP_FRAGS ? "drop-frags" : "",
-			 (flags & UDPLB_VIP_F_DROP_FRAGS) && (flags & UDPLB_VIP_F_DROP_INVALID) ?
-				 "," :
-				 "",
-			 flags & UDPLB_VIP_F_DROP_INVALID ? "drop-invalid" : "");
+	lb_flags_fmt(&lb_vip_flag_names, flags, buf, len);
 	return buf;
 }
 
 static void fmt_vip_change(struct out *o, const struct lb_vip *a, const struct lb_vip *b)
 {
-	char fa[32], fb[32];
+	char fa[LB_FLAGS_STRLEN], fb[LB_FLAGS_STRLEN];
 	const char *sep = ": ";
 
 	if (a->fwd != b->fwd) {
-		out_add(o, "%sfwd %s -> %s", sep, fwd_name(a->fwd), fwd_name(b->fwd));
+		out_add(o, "%sfwd %s -> %s", sep,
+			lb_name_fmt(&lb_fwd_names, a->fwd, fa, sizeof(fa)),
+			lb_name_fmt(&lb_fwd_names, b->fwd, fb, sizeof(fb)));
 		sep = ", ";
 	}
 	if (a->hash_mode != b->hash_mode) {
-		out_add(o, "%shash %s -> %s", sep, hash_name(a->hash_mode),
-			hash_name(b->hash_mode));
+		out_add(o, "%shash %s -> %s", sep,
+			lb_name_fmt(&lb_hash_names, a->hash_mode, fa, sizeof(fa)),
+			lb_name_fmt(&lb_hash_names, b->hash_mode, fb, sizeof(fb)));
 		sep = ", ";
 	}
 	if (a->flags != b->flags) {
@@ -141,7 +103,7 @@ static void fmt_vip_change(struct out *o, const struct lb_vip *a, const struct l
 static void fmt_backend_change(struct out *o, const struct lb_backend *a,
 			       const struct lb_backend *b)
 {
-	char ma[24], mb[24];
+	char ma[LB_NAME_STRLEN], mb[LB_NAME_STRLEN];
 	const char *sep = ": ";
 
 	if (a->weight != b->weight) {
@@ -149,7 +111,9 @@ static void fmt_backend_change(struct out *o, const struct lb_backend *a,
 		sep = ", ";
 	}
 	if (a->state != b->state) {
-		out_add(o, "%sstate %s -> %s", sep, state_name(a->state), state_name(b->state));
+		out_add(o, "%sstate %s -> %s", sep,
+			lb_name_fmt(&lb_backend_state_names, a->state, ma, sizeof(ma)),
+			lb_name_fmt(&lb_backend_state_names, b->state, mb, sizeof(mb)));
 		sep = ", ";
 	}
 	if (a->has_mac != b->has_mac || (a->has_mac && memcmp(a->mac, b->mac, sizeof(a->mac))))
@@ -161,7 +125,8 @@ int lb_diff_format(const struct lb_diff_item *item, char *buf, size_t len)
 {
 	const struct lb_vip *v;
 	const struct lb_backend *b;
-	char vname[LB_ADDR_STRLEN], bname[LB_ADDR_STRLEN], mac[24], flags[32];
+	char vname[LB_ADDR_STRLEN], bname[LB_ADDR_STRLEN], mac[24], flags[LB_FLAGS_STRLEN];
+	char n1[LB_NAME_STRLEN], n2[LB_NAME_STRLEN];
 	struct out o = { .buf = buf, .len = len };
 	char sign;
 
@@ -176,9 +141,10 @@ int lb_diff_format(const struct lb_diff_item *item, char *buf, size_t len)
 	if (!item->backend_old && !item->backend_new) {
 		out_add(&o, "%c vip %s", sign, vname);
 		if (item->op == LB_DIFF_ADD)
-			out_add(&o, " (fwd %s, hash %s, ring %u, flags %s)", fwd_name(v->fwd),
-				hash_name(v->hash_mode), v->ring_size,
-				vip_flags_str(v->flags, flags, sizeof(flags)));
+			out_add(&o, " (fwd %s, hash %s, ring %u, flags %s)",
+				lb_name_fmt(&lb_fwd_names, v->fwd, n1, sizeof(n1)),
+				lb_name_fmt(&lb_hash_names, v->hash_mode, n2, sizeof(n2)),
+				v->ring_size, vip_flags_str(v->flags, flags, sizeof(flags)));
 		else if (item->op == LB_DIFF_CHANGE && item->vip_old && item->vip_new)
 			fmt_vip_change(&o, item->vip_old, item->vip_new);
 		return o.trunc ? -ENOSPC : 0;
@@ -187,7 +153,8 @@ int lb_diff_format(const struct lb_diff_item *item, char *buf, size_t len)
 	lb_fmt_addr_port(b->addr, b->port, bname, sizeof(bname));
 	out_add(&o, "%c backend %s of vip %s", sign, bname, vname);
 	if (item->op == LB_DIFF_ADD)
-		out_add(&o, " (weight %u, %s, mac %s)", b->weight, state_name(b->state),
+		out_add(&o, " (weight %u, %s, mac %s)", b->weight,
+			lb_name_fmt(&lb_backend_state_names, b->state, n1, sizeof(n1)),
 			fmt_mac(b, mac, sizeof(mac)));
 	else if (item->op == LB_DIFF_CHANGE && item->backend_old && item->backend_new)
 		fmt_backend_change(&o, item->backend_old, item->backend_new);

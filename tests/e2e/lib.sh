@@ -29,6 +29,8 @@ E2E_REPO=$(cd "$E2E_SRC/../.." && pwd)
 : "${E2E_BUILD:=$E2E_REPO/build}"
 case $E2E_BUILD in /*) ;; *) E2E_BUILD=$E2E_REPO/$E2E_BUILD ;; esac
 : "${UDPLB:=$E2E_BUILD/udplb}"
+# The test build of the CLI (-DUDPLB_TESTING: test hooks such as UDPLB_TEST_PAUSE_BEFORE_FLIP)
+: "${UDPLB_TEST:=$E2E_BUILD/tests/udplb-test}"
 E2E_BIN=$E2E_BUILD/tests/e2e
 E2E_ID=ue$$
 : "${E2E_LOGDIR:=$E2E_BIN/logs}"

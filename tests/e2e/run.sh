@@ -430,6 +430,7 @@ scen_kill9()
 	local why pid rc st a_start a_end early late bad_early bad_late i
 	EVENTS=$SCEN_DIR/events
 	: >"$EVENTS"
+	[ -x "$UDPLB_TEST" ] || { DETAIL="missing $UDPLB_TEST (make builds it)"; return 1; }
 	fresh_lb || { DETAIL="load failed"; return 1; }
 	config lb1 dsr b1 b2 || { DETAIL="configuration failed"; return 1; }
 	cat >"$file" <<-EOF
@@ -440,8 +441,8 @@ scen_kill9()
 	EOF
 	client_start "$out" --flows 64 --rate 3000 --duration 5 --log "$log"
 	sleep 0.8
-	e2e_log "\$ UDPLB_TEST_PAUSE_BEFORE_FLIP=30 udplb -n ${NS[lb1]} apply $DEV -f $file &"
-	UDPLB_TEST_PAUSE_BEFORE_FLIP=30 "$UDPLB" -n "${NS[lb1]}" apply "$DEV" -f "$file" \
+	e2e_log "\$ UDPLB_TEST_PAUSE_BEFORE_FLIP=30 udplb-test -n ${NS[lb1]} apply $DEV -f $file &"
+	UDPLB_TEST_PAUSE_BEFORE_FLIP=30 "$UDPLB_TEST" -n "${NS[lb1]}" apply "$DEV" -f "$file" \
 		>"$SCEN_DIR/apply.out" 2>&1 &
 	pid=$!
 	e2e_track_pid "$pid"
@@ -722,6 +723,22 @@ cli_watch_sigint()
 	e2e_log "stats --watch exited $(((t1 - t0) / 1000000)) ms after SIGINT"
 }
 
+# The production CLI has no test hooks: UDPLB_TEST_PAUSE_BEFORE_FLIP (honoured by the test build,
+# build/tests/udplb-test, see kill9) must not pause a writer of build/udplb.
+cli_no_test_hooks()
+{
+	local err t0 t1 rc
+	t0=$(date +%s%N)
+	err=$(UDPLB_TEST_PAUSE_BEFORE_FLIP=30 timeout 20 "$UDPLB" -n "${NS[lb1]}" vip add "$DEV" \
+		"$VIPP" 2>&1)
+	rc=$?
+	t1=$(date +%s%N)
+	e2e_log "UDPLB_TEST_PAUSE_BEFORE_FLIP=30 udplb vip add: exit $rc after $(((t1 - t0) / 1000000)) ms: $err"
+	[ "$rc" = 0 ] && [ $(((t1 - t0) / 1000000)) -lt 5000 ] && [[ "$err" != *[Pp]aus* ]] ||
+		CLI_BAD+="build/udplb honours UDPLB_TEST_PAUSE_BEFORE_FLIP (exit $rc, '$err'); "
+	expect_rc 0 lb1 vip del "$DEV" "$VIPP"
+}
+
 # The rest of the command line: exit codes, backend set, apply --dry-run, the pool and its kill
 # switch as seen by the data plane, and udplb under `ip netns exec` (which hides the host bpffs).
 scen_cli()
@@ -810,8 +827,9 @@ scen_cli()
 	cli_many_backends
 	cli_watch_sigint
 	cli_dry_run_quiet
+	cli_no_test_hooks
 
-	DETAIL="exit codes, backend set, apply --dry-run, pool, kill switch, ip netns exec, strict values, JSON errors, help, vip set, 100-backend set, stats --watch"
+	DETAIL="exit codes, backend set, apply --dry-run, pool, kill switch, ip netns exec, strict values, JSON errors, help, vip set, 100-backend set, stats --watch, no test hooks"
 	[ -z "$CLI_BAD" ] && return 0
 	DETAIL="$CLI_BAD"
 	return 1

@@ -20,28 +20,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abmap_bpf.h"
+#include "abmap_inline.h"
 
-#define VIP_ENTRIES 64
-#define BACKEND_ENTRIES 256
 #define RING_SLOTS 4
-#define LOOP_SLOTS 8
-
-struct vip {
-	__u32 addr;
-	__u16 port;
-	__u16 flags;
-	__u32 first_backend;
-	__u32 nr_backends;
-};
-
-/* 24 bytes: not a power of two, so the inlined lookup multiplies instead of shifting. */
-struct backend {
-	__u32 addr;
-	__u32 weight;
-	__u8 mac[6];
-	__u16 port;
-	__u64 tag;
-};
 
 ABMAP_POINTER_MAP(ptr);
 ABMAP_ARRAY(vips, struct vip, VIP_ENTRIES);

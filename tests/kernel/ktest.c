@@ -260,6 +260,19 @@ static void close_fd(void *arg)
 	close((int)(intptr_t)arg);
 }
 
+int ktest_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 int ktest_track_fd(int fd)
 {
 	assert_true(fd >= 0);

@@ -66,6 +66,8 @@ int ktest_track_fd(int fd);
 void ktest_close(int fd);
 /* Map id of @fd. */
 __u32 ktest_map_id(int fd);
+/* How many fds this process has open (leak checks: the same before and after). */
+int ktest_count_fds(void);
 
 /* Pin @fd as @name in the test's bpffs directory; unpinned at teardown. */
 void ktest_pin(int fd, const char *name);

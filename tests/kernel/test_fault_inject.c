@@ -12,7 +12,6 @@
  * - no lock is held (a second group object takes the lock at once) and no fd leaks;
  * - the next clean commit succeeds and its content is live.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,19 +355,6 @@ static void quiet_log(void)
 	ktest_defer(restore_print, abmap_set_print(count_print));
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* Nobody holds the writer lock: a second group object gets it without waiting. */
 static void assert_unlocked(struct fx *f, const char *what)
 {
@@ -463,7 +449,7 @@ static void inject_one(const struct scenario *sc, int site, unsigned long nth,
 	unsigned long c0, c1;
 	bool pending;
 	__u64 gen0;
-	int fds0 = count_fds(), fds1, err, s;
+	int fds0 = ktest_count_fds(), fds1, err, s;
 	char what[160];
 	struct fx f;
 
@@ -473,7 +459,7 @@ static void inject_one(const struct scenario *sc, int site, unsigned long nth,
 	fx_new(&f);
 	snap_live(&f, &before);
 	gen0 = ktest_generation(f.ptr);
-	fds1 = count_fds();
+	fds1 = ktest_count_fds();
 
 	c0 = fault_inject_count(site);
 	c1 = also.site >= 0 ? fault_inject_count(also.site) : 0;
@@ -505,8 +491,8 @@ static void inject_one(const struct scenario *sc, int site, unsigned long nth,
 	if (!pending)
 		assert_unlocked(&f, what);
 	/* A failed membarrier switches the group to the map-in-map fallback (two maps it keeps). */
-	if (site != FAULT_MEMBARRIER && count_fds() != fds1)
-		fail_msg("%s: %d fds before, %d after", what, fds1, count_fds());
+	if (site != FAULT_MEMBARRIER && ktest_count_fds() != fds1)
+		fail_msg("%s: %d fds before, %d after", what, fds1, ktest_count_fds());
 
 	/* The next clean commit succeeds and is live; then nothing is locked. */
 	gen0 = ktest_generation(f.ptr);
@@ -520,8 +506,8 @@ static void inject_one(const struct scenario *sc, int site, unsigned long nth,
 	assert_int_equal(ktest_generation(f.ptr), gen0 + 1);
 	assert_unlocked(&f, what);
 	fx_free(&f);
-	if (count_fds() != fds0)
-		fail_msg("%s: %d fds before the fixture, %d after", what, fds0, count_fds());
+	if (ktest_count_fds() != fds0)
+		fail_msg("%s: %d fds before the fixture, %d after", what, fds0, ktest_count_fds());
 	t->points++;
 	if (!t->site_seen[site]) {
 		t->site_seen[site] = true;

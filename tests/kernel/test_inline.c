@@ -30,14 +30,12 @@
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
 
+#include "abmap_inline.h"
 #include "ktest.h"
 #include "xlated.h"
 #include "abmap_inline.skel.h"
 
-#define VIP_ENTRIES 64
-#define BACKEND_ENTRIES 256
 #define SMALL_ENTRIES 16
-#define LOOP_SLOTS 8
 #define FIRST_BACKEND 10 /* vips[k].first_backend = FIRST_BACKEND + k */
 #define VIP_BACKENDS 3	 /* vips[k].nr_backends */
 #define CFG_BASE 20	 /* cfg[k] = CFG_BASE + k */
@@ -48,23 +46,6 @@
 
 #define COST_REPEAT 1000000
 #define COST_ROUNDS 3
-
-/* Must match abmap_inline.bpf.c. */
-struct vip {
-	__u32 addr;
-	__u16 port;
-	__u16 flags;
-	__u32 first_backend;
-	__u32 nr_backends;
-};
-
-struct backend {
-	__u32 addr;
-	__u32 weight;
-	__u8 mac[6];
-	__u16 port;
-	__u64 tag;
-};
 
 /* Map ids of the loaded object, to name the maps the inlined lookups read. */
 static struct {

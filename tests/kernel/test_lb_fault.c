@@ -5,7 +5,6 @@
  * failure lb_read() returns the previous configuration, the live maps are byte-identical, the
  * generation is unchanged, no lock or fd leaks, and the next lb_commit() succeeds.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "abmap/testing.h"
 #include "ktest.h"
 #include "lb.h"
+#include "udplb_fixture.h"
 #include "udplb.skel.h"
 
 #include "abmap/fault_inject.h"
@@ -28,13 +28,9 @@
 
 static void add_vip(struct lb_state *s, __be32 addr, __u32 ring)
 {
-	struct lb_vip v;
+	struct lb_vip v = tl_vip(addr, htons(PORT), UDPLB_FWD_DSR, ring);
 	struct lb_err err;
 
-	memset(&v, 0, sizeof(v));
-	v.key.addr = addr;
-	v.key.port = htons(PORT);
-	v.ring_size = ring;
 	if (lb_vip_add(s, &v, &err))
 		fail_msg("lb_vip_add: %s", err.msg);
 }
@@ -42,17 +38,9 @@ static void add_vip(struct lb_state *s, __be32 addr, __u32 ring)
 static void add_be(struct lb_state *s, __be32 vip, __be32 addr, __u16 weight, __u8 state)
 {
 	struct udplb_vip_key k = { .addr = vip, .port = htons(PORT) };
-	struct lb_backend b;
+	struct lb_backend b = tl_backend(addr, htons(PORT), weight, state, (__u8)ntohl(addr));
 	struct lb_err err;
 
-	memset(&b, 0, sizeof(b));
-	b.addr = addr;
-	b.port = htons(PORT);
-	b.weight = weight;
-	b.state = state;
-	b.has_mac = true;
-	b.mac[0] = 0x02;
-	b.mac[5] = (__u8)ntohl(addr);
 	if (lb_backend_add(s, &k, &b, &err))
 		fail_msg("lb_backend_add: %s", err.msg);
 }
@@ -203,19 +191,6 @@ static void assert_unlocked(struct fixture *f, const char *what)
 	lb_maps_close(&m);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 static void skel_destroy(void *arg)
 {
 	udplb__destroy(arg);
@@ -310,7 +285,7 @@ static void fail_one(struct fixture *f, bool fresh, int site, unsigned long n)
 	to_a(f);
 	raw_live(f, &before);
 	gen = generation(f);
-	fds = count_fds();
+	fds = ktest_count_fds();
 	at = fault_inject_count(site);
 	fault_inject_arm(site, n, -EIO);
 	ret = commit_b(f, fresh);
@@ -325,8 +300,8 @@ static void fail_one(struct fixture *f, bool fresh, int site, unsigned long n)
 		fail_msg("%s: the live maps changed", what);
 	assert_int_equal(generation(f), gen);
 	assert_unlocked(f, what);
-	if (count_fds() != fds)
-		fail_msg("%s: %d fds before, %d after", what, fds, count_fds());
+	if (ktest_count_fds() != fds)
+		fail_msg("%s: %d fds before, %d after", what, fds, ktest_count_fds());
 	commit(f, &f->b, what);
 	assert_live_config(f, &f->b, what);
 	assert_int_equal(generation(f), gen + 1);

@@ -218,30 +218,14 @@ static __u64 reason(struct lbt *t, __u32 r)
 /* Backend MAC: 02:<grp>:00:00:00:<i>. */
 static struct lb_backend backend(__be32 addr, __u16 weight, __u8 state, __u8 grp, __u8 i)
 {
-	struct lb_backend b;
-
-	memset(&b, 0, sizeof(b));
-	b.addr = addr;
-	b.port = htons(VIP_PORT);
-	b.weight = weight;
-	b.state = state;
-	b.has_mac = true;
-	b.mac[0] = 0x02;
-	b.mac[1] = grp;
-	b.mac[5] = i;
-	return b;
+	return tl_backend(addr, htons(VIP_PORT), weight, state, (__u64)grp << 32 | i);
 }
 
 static void add_vip(struct lb_state *s, __be32 addr, __u8 fwd, __u32 ring)
 {
-	struct lb_vip v;
+	struct lb_vip v = tl_vip(addr, htons(VIP_PORT), fwd, ring);
 	struct lb_err err;
 
-	memset(&v, 0, sizeof(v));
-	v.key.addr = addr;
-	v.key.port = htons(VIP_PORT);
-	v.fwd = fwd;
-	v.ring_size = ring;
 	if (lb_vip_add(s, &v, &err))
 		fail_msg("lb_vip_add: %s", err.msg);
 }

@@ -67,16 +67,14 @@ static void build_state(struct lb_state *s, int bump_weight)
 		v.key.port = htons(VIP_PORT);
 		tl_assert_ok(lb_vip_add(s, &v, &err), err);
 		for (j = 1; j <= vips[i].nr_backends; j++) {
-			struct lb_backend b = { .port = htons(VIP_PORT), .has_mac = true };
+			__u16 weight =
+				1 + (j * 7) % 10 + (bump_weight && i == 0 && j == 1 ? 40 : 0);
+			__u8 state = j == 2 || vips[i].all_drained ? UDPLB_BACKEND_DRAINING :
+								     UDPLB_BACKEND_ACTIVE;
+			struct lb_backend b =
+				tl_backend(htonl(TL_IP4(10, 60, i, j)), htons(VIP_PORT), weight,
+					   state, 0x60ULL << 32 | (__u64)(__u8)i << 8 | (__u8)j);
 
-			b.addr = htonl(TL_IP4(10, 60, i, j));
-			b.weight = 1 + (j * 7) % 10 + (bump_weight && i == 0 && j == 1 ? 40 : 0);
-			b.state = j == 2 || vips[i].all_drained ? UDPLB_BACKEND_DRAINING :
-								  UDPLB_BACKEND_ACTIVE;
-			b.mac[0] = 0x02;
-			b.mac[1] = 0x60;
-			b.mac[4] = (__u8)i;
-			b.mac[5] = (__u8)j;
 			tl_assert_ok(lb_backend_add(s, &v.key, &b, &err), err);
 		}
 	}

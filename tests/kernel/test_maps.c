@@ -231,6 +231,22 @@ static void test_txn_multi(void **state)
  * Deferred switchover
  */
 
+/* Whether writer @g2 is locked out (its transaction refused with EBUSY) or may begin one. */
+static void assert_writer_locked_out(struct abmap_group *g2, bool locked_out)
+{
+	struct abmap_txn *txn;
+
+	errno = 0;
+	txn = abmap_txn_begin(g2);
+	if (locked_out) {
+		assert_null(txn);
+		assert_int_equal(errno, EBUSY);
+	} else {
+		assert_non_null(txn);
+		abmap_txn_abort(txn);
+	}
+}
+
 /*
  * A pending deferred change holds the writer lock: another writer (group object on the same
  * pointer map) is locked out until the switchover or the cancel. What the sides hold: the
@@ -241,7 +257,6 @@ static void test_deferred_lock(void **state)
 	__u32 x[6], y[4];
 	struct abmap_switchover *so = NULL;
 	struct abmap_group *g, *g2;
-	struct abmap_txn *txn;
 	struct abmap *s1;
 	int ptr, a1, b1;
 
@@ -261,25 +276,17 @@ static void test_deferred_lock(void **state)
 	assert_int_equal(abmap_array_set(s1, x, 6), 0);
 
 	assert_int_equal(abmap_array_set_and_defer_switchover(s1, y, 4, &so), 0);
-	errno = 0;
-	assert_null(abmap_txn_begin(g2));
-	assert_int_equal(errno, EBUSY);
+	assert_writer_locked_out(g2, true);
 	assert_int_equal(abmap_switchover(so), 0);
 	assert_gen(g, ptr, 2);
-	txn = abmap_txn_begin(g2);
-	assert_non_null(txn);
-	abmap_txn_abort(txn);
+	assert_writer_locked_out(g2, false);
 
 	so = NULL;
 	assert_int_equal(abmap_array_set_and_defer_switchover(s1, x, 6, &so), 0);
-	errno = 0;
-	assert_null(abmap_txn_begin(g2));
-	assert_int_equal(errno, EBUSY);
+	assert_writer_locked_out(g2, true);
 	assert_int_equal(abmap_switchover_cancel(so), 0);
 	assert_gen(g, ptr, 2);
-	txn = abmap_txn_begin(g2);
-	assert_non_null(txn);
-	abmap_txn_abort(txn);
+	assert_writer_locked_out(g2, false);
 }
 
 /* -------------------------------------------------------------------------------------------

@@ -102,27 +102,28 @@ static __u32 x1[5], y1[N], x2[7], y2[N];
 static __u32 hk1[] = { 1, 2 }, hk2[] = { 3, 4, 5 };
 static __u64 hv1[] = { 1, 2 }, hv2[] = { 30, 40, 50 };
 
+/* One transaction setting all three: s1 to @nx values @x, s2 to @y (N values), h to @nh pairs. */
+static void commit_all(struct group *gr, const __u32 *x, __u32 nx, const __u32 *y, const __u32 *hk,
+		       const __u64 *hv, __u32 nh)
+{
+	struct abmap_txn *txn = abmap_txn_begin(gr->g);
+
+	assert_non_null(txn);
+	assert_int_equal(abmap_txn_array_set(txn, gr->s1, x, nx), 0);
+	assert_int_equal(abmap_txn_array_set(txn, gr->s2, y, N), 0);
+	assert_int_equal(abmap_txn_hash_set(txn, gr->h, hk, hv, nh), 0);
+	assert_int_equal(abmap_txn_commit(txn), 0);
+}
+
 /* gen 1 and gen 2 into s1, s2, h; live side after: A. */
 static void two_commits(struct group *gr)
 {
-	struct abmap_txn *txn;
-
 	fill(x1, 5, 100);
 	fill(y1, N, 200);
 	fill(x2, 7, 300);
 	fill(y2, N, 400);
-	txn = abmap_txn_begin(gr->g);
-	assert_non_null(txn);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s1, x1, 5), 0);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s2, y1, N), 0);
-	assert_int_equal(abmap_txn_hash_set(txn, gr->h, hk1, hv1, 2), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
-	txn = abmap_txn_begin(gr->g);
-	assert_non_null(txn);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s1, x2, 7), 0);
-	assert_int_equal(abmap_txn_array_set(txn, gr->s2, y2, N), 0);
-	assert_int_equal(abmap_txn_hash_set(txn, gr->h, hk2, hv2, 3), 0);
-	assert_int_equal(abmap_txn_commit(txn), 0);
+	commit_all(gr, x1, 5, y1, hk1, hv1, 2);
+	commit_all(gr, x2, 7, y2, hk2, hv2, 3);
 	assert_int_equal(ktest_group_gen(gr->g), 2);
 }
 
@@ -191,6 +192,15 @@ static void commit_one_change_and_check(struct group *gr, struct fds *f)
 	ktest_assert_hashes_equal(f->ha, f->hb);
 }
 
+/* A test's start: pinned maps, a group on them with every structure, generations 1 and 2. */
+static void start_after_two_commits(struct group *gr, struct fds *f)
+{
+	ktest_begin();
+	create_pinned(f);
+	open_group(gr, f, true);
+	two_commits(gr);
+}
+
 static void test_restart_resume(void **state)
 {
 	struct abmap_pointer p;
@@ -198,10 +208,7 @@ static void test_restart_resume(void **state)
 	struct fds f;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	/* The retired side B holds gen 1: the next writer has something to bring up to date. */
 	ktest_assert_array(f.b1, x1, 5, N);
 	ktest_assert_array(f.b2, y1, N, N);
@@ -228,10 +235,7 @@ static void test_restart_repairs_passive(void **state)
 	struct fds f;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	restart(&gr, &f);
 
 	/* Scribble on the passive side B of every structure behind the library's back. */
@@ -262,10 +266,7 @@ static void test_member_list(void **state)
 	int err;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	p = ktest_pointer(f.ptr);
 	assert_int_equal(p.nr_structs, 3);
 	restart(&gr, &f);
@@ -528,10 +529,7 @@ static void test_free_cancels_deferred(void **state)
 	struct fds f;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	fill(junk, N, 0xdead0);
 	assert_int_equal(abmap_array_set_and_defer_switchover(gr.s1, junk, N, &so), 0);
 	ktest_assert_array(f.b1, junk, N, N);
@@ -557,10 +555,7 @@ static void test_killed_writer_deferred(void **state)
 	int status;
 
 	(void)state;
-	ktest_begin();
-	create_pinned(&f);
-	open_group(&gr, &f, true);
-	two_commits(&gr);
+	start_after_two_commits(&gr, &f);
 	ktest_group_free(gr.g);
 
 	if (child_fork(&c)) {

@@ -1064,11 +1064,15 @@ static bool run_row(const struct entry *ep, const struct row *r)
  * The packet table
  */
 
-#define FWD_DSR(n, ...)                                                                            \
+/* A new flow to VIP @v forwarded (@verdict_, @out_) to backend @be (0: any). */
+#define FORWARDED(n, v, verdict_, out_, be, ...)                                                   \
 	{                                                                                          \
-		.name = n, .pkt = { __VA_ARGS__ }, .verdict = V_TX, .out = O_DSR,                  \
-		.reason = UDPLB_R_FORWARDED, .extra = UDPLB_R_CT_NEW, .vip = VIP_DSR               \
+		.name = n, .pkt = { .daddr = VIP_ADDR(v), __VA_ARGS__ }, .verdict = verdict_,      \
+		.out = out_, .backend = be, .reason = UDPLB_R_FORWARDED, .extra = UDPLB_R_CT_NEW,  \
+		.vip = v                                                                           \
 	}
+
+#define FWD_DSR(n, ...) FORWARDED(n, VIP_DSR, V_TX, O_DSR, 0, __VA_ARGS__)
 
 #define IHL_ROW(n) FWD_DSR("dsr: IP options, IHL " #n, .ihl = n, .sport = 1000 + n)
 
@@ -1079,12 +1083,7 @@ static bool run_row(const struct entry *ep, const struct row *r)
 	}
 
 /* To VIP_IPIP, whose only backend is BE_IPIP. */
-#define FWD_IPIP(n, ...)                                                                           \
-	{                                                                                          \
-		.name = n, .pkt = { .daddr = VIP_ADDR(VIP_IPIP), __VA_ARGS__ }, .verdict = V_TX,   \
-		.out = O_IPIP, .backend = BE_IPIP, .reason = UDPLB_R_FORWARDED,                    \
-		.extra = UDPLB_R_CT_NEW, .vip = VIP_IPIP                                           \
-	}
+#define FWD_IPIP(n, ...) FORWARDED(n, VIP_IPIP, V_TX, O_IPIP, BE_IPIP, __VA_ARGS__)
 
 /* Dropped by the DROP_FRAGS / DROP_INVALID VIP. */
 #define STRICT_DROP(n, r, ...)                                                                     \
@@ -1122,13 +1121,7 @@ static const struct row rows[] = {
 	IHL_ROW(13),
 	IHL_ROW(14),
 	IHL_ROW(15),
-	{ .name = "dsr: source-address hash",
-	  .pkt = { .daddr = VIP_ADDR(VIP_SRCHASH) },
-	  .verdict = V_TX,
-	  .out = O_DSR,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_SRCHASH },
+	FORWARDED("dsr: source-address hash", VIP_SRCHASH, V_TX, O_DSR, 0),
 	FWD_IPIP("ipip: VIP hit"),
 	FWD_IPIP("ipip: DF and TOS copied to the outer header", .frag_off = 0x4000, .tos = 0xb8),
 	FWD_IPIP("ipip: IP options (IHL 9)", .ihl = 9),
@@ -1136,22 +1129,9 @@ static const struct row rows[] = {
 	FWD_IPIP("ipip: Ethernet padding after the IP packet", .tot_delta = -6, .udp_delta = -6),
 
 	/* Backends without a MAC: bpf_fib_lookup(). */
-	{ .name = "dsr: backend without MAC, neighbour known",
-	  .pkt = { .daddr = VIP_ADDR(VIP_FIB) },
-	  .verdict = V_REDIRECT,
-	  .out = O_DSR,
-	  .backend = BE_FIB,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_FIB },
-	{ .name = "ipip: backend without MAC, routed via a gateway",
-	  .pkt = { .daddr = VIP_ADDR(VIP_FIB_IPIP) },
-	  .verdict = V_REDIRECT,
-	  .out = O_IPIP,
-	  .backend = BE_FIB_IPIP,
-	  .reason = UDPLB_R_FORWARDED,
-	  .extra = UDPLB_R_CT_NEW,
-	  .vip = VIP_FIB_IPIP },
+	FORWARDED("dsr: backend without MAC, neighbour known", VIP_FIB, V_REDIRECT, O_DSR, BE_FIB),
+	FORWARDED("ipip: backend without MAC, routed via a gateway", VIP_FIB_IPIP, V_REDIRECT,
+		  O_IPIP, BE_FIB_IPIP),
 	PASSED("backend without MAC, no neighbour", UDPLB_R_NO_ROUTE, VIP_NOROUTE,
 	       .daddr = VIP_ADDR(VIP_NOROUTE)),
 	PASSED("backend without MAC, no route", UDPLB_R_NO_ROUTE, VIP_UNREACH,
@@ -1620,6 +1600,22 @@ static void test_neigh_lookup(void **state)
 	assert_false(b.has_mac);
 }
 
+/*
+ * A conntrack test's start: the fixture in its namespace; returns the backend VIP_DSR's ring
+ * gives flow @s, and in *@other the other one of VIP_DSR's two backends.
+ */
+static __u32 ct_test_start(const struct pkt_spec *s, __u32 *other)
+{
+	__u32 b;
+
+	ktest_begin();
+	enter_netns();
+	fx_setup();
+	b = predict(s, VIP_DSR);
+	*other = b == BE_A ? BE_B : BE_A;
+	return b;
+}
+
 static void test_conntrack_sticky(void **state)
 {
 	const struct entry *eps[] = { &ep_xdp, &ep_tc };
@@ -1627,11 +1623,7 @@ static void test_conntrack_sticky(void **state)
 	__u32 b, other, i;
 	(void)state;
 
-	ktest_begin();
-	enter_netns();
-	fx_setup();
-	b = predict(&s, VIP_DSR);
-	other = b == BE_A ? BE_B : BE_A;
+	b = ct_test_start(&s, &other);
 
 	for (i = 0; i < ARRAY_SIZE(eps); i++) {
 		ct_clear();
@@ -1660,11 +1652,7 @@ static void test_conntrack_stale(void **state)
 	struct udplb_ct ct;
 	(void)state;
 
-	ktest_begin();
-	enter_netns();
-	fx_setup();
-	b = predict(&s, VIP_DSR);
-	other = b == BE_A ? BE_B : BE_A;
+	b = ct_test_start(&s, &other);
 
 	/* Backend freed (and out of the ring): conntrack's entry is ignored, then replaced. */
 	expect_flow(&ep_xdp, &s, b, UDPLB_R_CT_NEW, "new flow");

@@ -360,18 +360,26 @@ static void judge(struct race *r, __u64 first_gen, struct verdict *v)
 	free(all);
 }
 
+/* Set up, race two writers (@no_lock: without the writer lock) for @run_ms, judge the result. */
+static void race_and_judge(struct race *r, bool no_lock, int run_ms, struct verdict *v)
+{
+	__u64 first;
+
+	race_init(r);
+	first = ktest_generation(r->ptr);
+	if (!race_run(r, no_lock, run_ms))
+		fail_msg("%sthe writers did not finish within %d ms",
+			 no_lock ? "" : "deadlock: ", TIMEOUT_MS);
+	judge(r, first, v);
+}
+
 static void test_two_writers(void **state)
 {
 	struct verdict v;
 	struct race r;
-	__u64 first;
 
 	(void)state;
-	race_init(&r);
-	first = ktest_generation(r.ptr);
-	if (!race_run(&r, false, RUN_MS))
-		fail_msg("deadlock: the writers did not finish within %d ms", TIMEOUT_MS);
-	judge(&r, first, &v);
+	race_and_judge(&r, false, RUN_MS, &v);
 	printf("# %lu commits (%u + %u, %lu changes of writer), reader checked %lu snapshots; errors: %lu duplicate "
 	       "generations, %lu gaps, %lu not increasing, %lu mixed contents, %lu + %lu failed "
 	       "commits\n",
@@ -395,14 +403,9 @@ static void test_two_writers_without_lock(void **state)
 {
 	struct verdict v;
 	struct race r;
-	__u64 first;
 
 	(void)state;
-	race_init(&r);
-	first = ktest_generation(r.ptr);
-	if (!race_run(&r, true, RUN_MS / 2))
-		fail_msg("the writers did not finish within %d ms", TIMEOUT_MS);
-	judge(&r, first, &v);
+	race_and_judge(&r, true, RUN_MS / 2, &v);
 	printf("# without the lock: %lu commits, %lu duplicate generations, %lu gaps, %lu mixed "
 	       "contents, %lu + %lu failed commits\n",
 	       v.commits, v.duplicates, v.gaps, v.mixed, r.sh->commit_errors[0],

@@ -22,35 +22,17 @@ __u64 naive_seen;
 SEC("xdp")
 int front_xdp(struct xdp_md *ctx)
 {
-	if (front_prepare_xdp(ctx))
-		return XDP_ABORTED;
-	bpf_tail_call(ctx, &jmp_xdp, 0);
-	return XDP_ABORTED;
+	return front_run_xdp(ctx);
 }
 
 SEC("tc")
 int front_tc(struct __sk_buff *skb)
 {
-	if (front_prepare_tc(skb))
-		return TC_ACT_SHOT;
-	bpf_tail_call(skb, &jmp_tc, 0);
-	return TC_ACT_SHOT;
+	return front_run_tc(skb);
 }
 
 /* Timing references: nothing at all. Also tail-call targets to time the fronts alone. */
-SEC("xdp")
-int pass_xdp(struct xdp_md *ctx)
-{
-	(void)ctx;
-	return XDP_PASS;
-}
-
-SEC("tc")
-int pass_tc(struct __sk_buff *skb)
-{
-	(void)skb;
-	return TC_ACT_OK;
-}
+UDPLB_FRONT_PASS_PROGRAMS
 
 /* Must show up in the decoder as a real array lookup call. */
 SEC("xdp")

@@ -117,6 +117,35 @@ int tl_udplb_reason(const struct tl_udplb *fx, __u32 reason, __u64 *sum)
 	return ret;
 }
 
+struct lb_backend tl_backend(__be32 addr, __be16 port, __u16 weight, __u8 state, __u64 mac_tag)
+{
+	struct lb_backend b;
+	int i;
+
+	memset(&b, 0, sizeof(b));
+	b.addr = addr;
+	b.port = port;
+	b.weight = weight;
+	b.state = state;
+	b.has_mac = true;
+	b.mac[0] = 0x02;
+	for (i = 5; i >= 1; i--, mac_tag >>= 8)
+		b.mac[i] = (__u8)mac_tag;
+	return b;
+}
+
+struct lb_vip tl_vip(__be32 addr, __be16 port, __u8 fwd, __u32 ring_size)
+{
+	struct lb_vip v;
+
+	memset(&v, 0, sizeof(v));
+	v.key.addr = addr;
+	v.key.port = port;
+	v.fwd = fwd;
+	v.ring_size = ring_size;
+	return v;
+}
+
 int tl_udplb_ct_clear(const struct tl_udplb *fx)
 {
 	struct udplb_flow key, next;

@@ -21,6 +21,15 @@
 struct udplb;
 struct bpf_object;
 
+/*
+ * A backend for a test configuration: @addr:@port (network order), @weight, @state, and the MAC
+ * 02:xx:xx:xx:xx:xx whose last five bytes are @mac_tag (big-endian), so a test can tell which
+ * backend a forwarded frame went to from its destination MAC.
+ */
+struct lb_backend tl_backend(__be32 addr, __be16 port, __u16 weight, __u8 state, __u64 mac_tag);
+/* A VIP for a test configuration: @addr:@port (network order), @fwd, @ring_size (0: default). */
+struct lb_vip tl_vip(__be32 addr, __be16 port, __u8 fwd, __u32 ring_size);
+
 struct tl_udplb {
 	struct udplb *skel; /* loaded by tl_udplb_load(), else NULL */
 	const struct bpf_object *obj;

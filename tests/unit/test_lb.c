@@ -1438,6 +1438,19 @@ static void test_diff(void **state)
 		assert_int_equal(lb_diff_format(&it, small, sizeof(small)), -ENOSPC);
 		assert_string_equal(small, "- vip 1");
 	}
+	/* Names come from names.h: an unknown value is "unknown(N)", not "?" or a known name. */
+	{
+		struct lb_vip odd = live.vips[0];
+		struct lb_diff_item it = { .op = LB_DIFF_ADD, .vip_new = &odd };
+		char line[256];
+
+		odd.fwd = 7;
+		odd.hash_mode = 9;
+		odd.flags = UDPLB_VIP_F_DROP_FRAGS | 0x80;
+		ut_ok(lb_diff_format(&it, line, sizeof(line)));
+		assert_string_equal(line, "+ vip 10.0.0.1:53/udp (fwd unknown(7), hash unknown(9), "
+					  "ring 7, flags drop-frags,0x80)");
+	}
 	lb_state_free(&live);
 	lb_state_free(&want);
 }
