@@ -16,14 +16,14 @@
 /* Why a probe failed (for "check failures by cause"). */
 enum lb_probe_cause {
 	LB_PROBE_PASS = 0,
-	LB_PROBE_TIMEOUT,  /* no (acceptable) answer before the timeout */
+	LB_PROBE_TIMEOUT,  /* no (acceptable) answer in time; exec: killed (detail SIGKILL) */
 	LB_PROBE_REFUSED,  /* ICMP port unreachable (ECONNREFUSED) */
 	LB_PROBE_MISMATCH, /* udp: the reply does not match the pattern */
 	LB_PROBE_LENGTH,   /* udp: the reply is shorter than min-reply or longer than max-reply */
 	LB_PROBE_RCODE,	   /* dns: another rcode than expected (detail: the rcode) */
 	LB_PROBE_NOANSWER, /* dns: NOERROR without an answer record */
 	LB_PROBE_EXIT,	   /* exec: nonzero exit (detail: the status) */
-	LB_PROBE_KILLED,   /* exec: killed by a signal, or at the timeout (detail: the signal) */
+	LB_PROBE_KILLED,   /* exec: killed by a signal not ours (detail: the signal) */
 	LB_PROBE_ERROR,	   /* a local error: socket, send, spawn (detail: the errno) */
 	__LB_PROBE_CAUSE_MAX,
 };
