@@ -15,7 +15,8 @@
  *         UDPLB_BACKEND_PORT (the probed port), UDPLB_VIP, UDPLB_VIP_PORT; the fd is a pidfd;
  *         exit 0 passes; at the timeout the group is killed (SIGKILL) and the child reaped, so
  *         no zombie stays. The probe reaps its own child by pid: a caller's SIGCHLD handler
- *         must not reap with waitpid(-1).
+ *         must not reap with waitpid(-1), and SIGCHLD must not be SIG_IGN (children would
+ *         vanish unreaped and the probe fail with LB_PROBE_ERROR, ECHILD).
  * The via-lb path is not implemented yet: such a probe completes at once with LB_PROBE_ERROR,
  * detail EOPNOTSUPP. A `none` check passes at once.
  */
