@@ -39,7 +39,8 @@ struct lb_health_target {
 	void *user;		 /* the caller's, untouched */
 	/* The engine's own; do not modify. */
 	struct lb_probe probe;
-	__u64 due_ns; /* idle: start of the next probe; busy: the probe's timeout */
+	__u64 due_ns;	/* idle: start of the next probe; busy: the probe's timeout */
+	__u64 sched_ns; /* when the probe in flight was due to start (the cadence's base) */
 	__u32 heap_idx;
 	bool stale;
 };
