@@ -122,6 +122,7 @@ static __u8 udp_probe(const char *check, const void *reply, size_t len)
 		answer(fd, reply, len);
 	finish(&p, &c, &r);
 	assert_false(lb_probe_busy(&p));
+	lb_probe_cancel(&p);
 	close(fd);
 	return r.cause;
 }
@@ -189,6 +190,7 @@ static void test_udp_refused(void **state)
 		lb_probe_init(&p);
 		if (lb_probe_start(&p, &c, &t, &r) == LB_PROBE_PENDING)
 			finish(&p, &c, &r);
+		lb_probe_cancel(&p);
 		assert_int_equal(r.cause, LB_PROBE_REFUSED);
 		assert_int_equal(r.detail, ECONNREFUSED);
 		assert_true(lb_health_now_ns() - t0 < 500000000ULL);
@@ -206,6 +208,52 @@ static void test_udp_timeout(void **state)
 	/* Nothing expected: silence passes. */
 	assert_int_equal(udp_probe("udp expect none timeout 50ms", NULL, 0), LB_PROBE_PASS);
 	assert_int_equal(udp_probe("udp expect none timeout 50ms", "x", 1), LB_PROBE_PASS);
+}
+
+/*
+ * The socket is kept from probe to probe: a reply that comes after its probe timed out must not
+ * pass the next probe, nor an ICMP error of an earlier one fail it.
+ */
+static void test_kept_socket_stale(void **state)
+{
+	struct sockaddr_in from;
+	struct lb_probe_result r;
+	struct lb_probe p;
+	struct lb_check c;
+	char buf[64];
+	__be16 port;
+	int fd = responder(&port), sock;
+	struct lb_probe_target t = target(port);
+
+	(void)state;
+	parse_check("udp expect 6f6b timeout 50ms", &c);
+	lb_probe_init(&p);
+	assert_int_equal(lb_probe_start(&p, &c, &t, &r), LB_PROBE_PENDING);
+	sock = p.sock;
+	assert_true(take(fd, buf, sizeof(buf), &from) >= 0);
+	finish(&p, &c, &r);
+	assert_int_equal(r.cause, LB_PROBE_TIMEOUT);
+	/* The late answer, then a second probe the responder ignores. */
+	sendto(fd, "ok", 2, 0, (struct sockaddr *)&from, sizeof(from));
+	usleep(10000);
+	assert_int_equal(lb_probe_start(&p, &c, &t, &r), LB_PROBE_PENDING);
+	assert_int_equal(p.sock, sock);
+	assert_false(p.fd_new);
+	finish(&p, &c, &r);
+	assert_int_equal(r.cause, LB_PROBE_TIMEOUT);
+	/* Between probes a readable socket is drained, not reported. */
+	sendto(fd, "ok", 2, 0, (struct sockaddr *)&from, sizeof(from));
+	usleep(10000);
+	assert_int_equal(lb_probe_on_readable(&p, &c, &r), LB_PROBE_PENDING);
+	assert_int_equal(recv(p.sock, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	/* A third probe that is answered passes. */
+	assert_int_equal(lb_probe_start(&p, &c, &t, &r), LB_PROBE_PENDING);
+	answer(fd, "ok", 2);
+	finish(&p, &c, &r);
+	assert_int_equal(r.cause, LB_PROBE_PASS);
+	lb_probe_cancel(&p);
+	assert_int_equal(p.sock, -1);
+	close(fd);
 }
 
 /* The via-lb path is not implemented yet: it says so instead of probing the wrong path. */
@@ -291,6 +339,7 @@ static struct lb_probe_result dns_probe(const char *check, int nr, const int (*r
 		dns_answer(fd, replies[i][0], replies[i][1], (enum dns_mangle)replies[i][2]);
 	}
 	finish(&p, &c, &r);
+	lb_probe_cancel(&p);
 	close(fd);
 	return r;
 }
@@ -461,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_udp_refused),
 		cmocka_unit_test(test_udp_timeout),
 		cmocka_unit_test(test_via_lb_unsupported),
+		cmocka_unit_test(test_kept_socket_stale),
 		cmocka_unit_test(test_dns_query_build),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_exec),

@@ -124,17 +124,16 @@ static __u16 random_id(void)
 int lb_dns_start(struct lb_probe *p, const struct lb_check *c, const struct lb_probe_target *t,
 		 struct lb_probe_result *r)
 {
-	int n, fd;
+	int n, ret;
 
 	n = lb_dns_query_build(p->query, sizeof(p->query), random_id(), c->dns.name, c->dns.type);
 	if (n < 0)
 		return lb_probe_done(p, r, LB_PROBE_ERROR, -n);
 	p->query_len = (__u16)n;
-	fd = lb_udp_connect(t->addr, lb_probe_port(c, t));
-	if (fd < 0)
-		return lb_probe_done(p, r, LB_PROBE_ERROR, -fd);
-	p->fd = fd;
-	if (send(fd, p->query, p->query_len, 0) < 0)
+	ret = lb_probe_socket(p, t->addr, lb_probe_port(c, t));
+	if (ret)
+		return lb_probe_done(p, r, LB_PROBE_ERROR, -ret);
+	if (send(p->fd, p->query, p->query_len, 0) < 0)
 		return lb_probe_done(
 			p, r, errno == ECONNREFUSED ? LB_PROBE_REFUSED : LB_PROBE_ERROR, errno);
 	return LB_PROBE_PENDING;

@@ -409,7 +409,8 @@ static int start_probe(struct lb_health_engine *e, struct lb_health_target *t)
 	t->sched_ns = t->due_ns;
 	if (lb_probe_start(&t->probe, &t->check, &t->id, &r) == LB_PROBE_DONE)
 		return complete(e, t, &r);
-	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, t->probe.fd, &ev)) {
+	/* A kept socket stays in the set (closing it removes it); only new fds join. */
+	if (t->probe.fd_new && epoll_ctl(e->epfd, EPOLL_CTL_ADD, t->probe.fd, &ev)) {
 		int ret = errno;
 
 		lb_probe_cancel(&t->probe);
@@ -418,6 +419,7 @@ static int start_probe(struct lb_health_engine *e, struct lb_health_target *t)
 		r.rtt_us = 0;
 		return complete(e, t, &r);
 	}
+	t->probe.fd_new = false;
 	reschedule(e, t, t->probe.start_ns + (__u64)t->check.timeout_ms * NS_PER_MS);
 	return 0;
 }

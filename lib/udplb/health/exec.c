@@ -109,6 +109,7 @@ int lb_exec_start(struct lb_probe *p, const struct lb_check *c, const struct lb_
 		return lb_probe_done(p, r, LB_PROBE_ERROR, ret);
 	}
 	p->fd = fd;
+	p->fd_new = true;
 	p->pid = pid;
 	return LB_PROBE_PENDING;
 }

@@ -9,8 +9,13 @@
 int lb_probe_done(struct lb_probe *p, struct lb_probe_result *r, __u8 cause, int detail);
 /* The port a check probes: its own, else the backend's. */
 __be16 lb_probe_port(const struct lb_check *c, const struct lb_probe_target *t);
-/* A non-blocking UDP socket connected to @addr:@port; -errno. */
-int lb_udp_connect(__be32 addr, __be16 port);
+/*
+ * Make p->sock (kept between probes; created and connected to @addr:@port when missing, else
+ * drained of stale replies and errors) the probe's fd. 0 or -errno.
+ */
+int lb_probe_socket(struct lb_probe *p, __be32 addr, __be16 port);
+/* Read and drop whatever is queued on @fd (datagrams, a pending ICMP error). */
+void lb_udp_drain(int fd);
 
 int lb_udp_start(struct lb_probe *p, const struct lb_check *c, const struct lb_probe_target *t,
 		 struct lb_probe_result *r);

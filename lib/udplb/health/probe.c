@@ -18,6 +18,9 @@ __u64 lb_health_now_ns(void)
 void lb_probe_init(struct lb_probe *p)
 {
 	p->fd = -1;
+	p->sock = -1;
+	p->busy = false;
+	p->fd_new = false;
 	p->kind = LB_CHECK_NONE;
 	p->start_ns = 0;
 	p->pid = 0;
@@ -31,10 +34,12 @@ int lb_probe_done(struct lb_probe *p, struct lb_probe_result *r, __u8 cause, int
 	r->cause = cause;
 	r->detail = detail;
 	r->rtt_us = rtt_ns / 1000 > UINT32_MAX ? UINT32_MAX : (__u32)(rtt_ns / 1000);
-	if (p->fd >= 0)
+	/* The kept socket stays open; anything else (a pidfd) was for this probe only. */
+	if (p->fd >= 0 && p->fd != p->sock)
 		close(p->fd);
 	p->fd = -1;
 	p->pid = 0;
+	p->busy = false;
 	return LB_PROBE_DONE;
 }
 
@@ -50,6 +55,8 @@ int lb_probe_start(struct lb_probe *p, const struct lb_check *c, const struct lb
 		lb_probe_cancel(p);
 	p->kind = c->kind;
 	p->start_ns = lb_health_now_ns();
+	p->busy = true;
+	p->fd_new = false;
 	if (c->kind == LB_CHECK_NONE)
 		return lb_probe_done(p, r, LB_PROBE_PASS, 0);
 	if (c->path != LB_CHECK_PATH_DIRECT)
@@ -68,8 +75,11 @@ int lb_probe_start(struct lb_probe *p, const struct lb_check *c, const struct lb
 
 int lb_probe_on_readable(struct lb_probe *p, const struct lb_check *c, struct lb_probe_result *r)
 {
-	if (!lb_probe_busy(p))
+	if (!lb_probe_busy(p)) {
+		if (p->sock >= 0)
+			lb_udp_drain(p->sock);
 		return LB_PROBE_PENDING;
+	}
 	switch (p->kind) {
 	case LB_CHECK_UDP:
 		return lb_udp_readable(p, c, r);
@@ -98,8 +108,12 @@ void lb_probe_cancel(struct lb_probe *p)
 {
 	if (p->kind == LB_CHECK_EXEC)
 		lb_exec_cancel(p);
-	if (p->fd >= 0)
+	if (p->fd >= 0 && p->fd != p->sock)
 		close(p->fd);
+	if (p->sock >= 0)
+		close(p->sock);
 	p->fd = -1;
+	p->sock = -1;
 	p->pid = 0;
+	p->busy = false;
 }

@@ -3,7 +3,9 @@
  * One probe of one target, non-blocking: lb_probe_start() either completes at once or leaves an
  * fd to poll for POLLIN; when it is readable call lb_probe_on_readable(), and when the check's
  * timeout passes first, lb_probe_on_timeout(). Each of the three fills the result when it returns
- * LB_PROBE_DONE; the probe is then idle again (fd -1, nothing left behind).
+ * LB_PROBE_DONE; the probe is then idle again. udp and dns probes keep their connected socket
+ * from one probe to the next (opening and closing it was half of a probe's system calls); stale
+ * replies and ICMP errors are drained before each send. lb_probe_cancel() closes it.
  *
  *   udp   a connected UDP socket sends the payload; the first reply decides (prefix match of the
  *         pattern, X nibbles free, length bounds); an ICMP port unreachable (ECONNREFUSED on
@@ -45,7 +47,10 @@ struct lb_probe_target {
 };
 
 struct lb_probe {
-	int fd;		 /* -1: idle */
+	int fd;		 /* the fd to poll while busy (-1: none) */
+	int sock;	 /* udp, dns: the connected socket, kept from probe to probe (-1: none) */
+	bool busy;	 /* a probe is in flight */
+	bool fd_new;	 /* the last start created fd: an event loop adds it (then clears this) */
 	__u8 kind;	 /* enum lb_check_kind of the probe in flight */
 	__u64 start_ns;	 /* CLOCK_MONOTONIC */
 	pid_t pid;	 /* exec: the child */
@@ -57,17 +62,21 @@ struct lb_probe {
 void lb_probe_init(struct lb_probe *p);
 static inline bool lb_probe_busy(const struct lb_probe *p)
 {
-	return p->fd >= 0;
+	return p->busy;
 }
 
 /* Start a probe of @t as @c says. LB_PROBE_PENDING (poll p->fd) or LB_PROBE_DONE (@r filled). */
 int lb_probe_start(struct lb_probe *p, const struct lb_check *c, const struct lb_probe_target *t,
 		   struct lb_probe_result *r);
-/* p->fd is readable. LB_PROBE_PENDING (nothing decisive yet: keep polling) or LB_PROBE_DONE. */
+/*
+ * p->fd is readable. LB_PROBE_PENDING (nothing decisive yet: keep polling) or LB_PROBE_DONE.
+ * Between probes the kept socket may still turn readable (a late reply): call this anyway, it
+ * discards such datagrams and returns LB_PROBE_PENDING.
+ */
 int lb_probe_on_readable(struct lb_probe *p, const struct lb_check *c, struct lb_probe_result *r);
 /* The timeout passed: complete the probe (always LB_PROBE_DONE). */
 int lb_probe_on_timeout(struct lb_probe *p, const struct lb_check *c, struct lb_probe_result *r);
-/* Abandon a probe in flight (close its socket, kill and reap its child). */
+/* Abandon a probe in flight (kill and reap its child) and close everything it keeps. */
 void lb_probe_cancel(struct lb_probe *p);
 
 /* CLOCK_MONOTONIC in nanoseconds. */

@@ -8,7 +8,7 @@
 
 #include "kinds.h"
 
-int lb_udp_connect(__be32 addr, __be16 port)
+static int udp_connect(__be32 addr, __be16 port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_addr.s_addr = addr,
@@ -27,15 +27,41 @@ int lb_udp_connect(__be32 addr, __be16 port)
 	return fd;
 }
 
+void lb_udp_drain(int fd)
+{
+	__u8 buf[1];
+	int i;
+
+	/* Bounded: a flood of datagrams must not stall the event loop. */
+	for (i = 0; i < 64; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) < 0 && errno == EAGAIN)
+			break;
+}
+
+int lb_probe_socket(struct lb_probe *p, __be32 addr, __be16 port)
+{
+	if (p->sock >= 0) {
+		lb_udp_drain(p->sock);
+	} else {
+		int fd = udp_connect(addr, port);
+
+		if (fd < 0)
+			return fd;
+		p->sock = fd;
+		p->fd_new = true;
+	}
+	p->fd = p->sock;
+	return 0;
+}
+
 int lb_udp_start(struct lb_probe *p, const struct lb_check *c, const struct lb_probe_target *t,
 		 struct lb_probe_result *r)
 {
-	int fd = lb_udp_connect(t->addr, lb_probe_port(c, t));
+	int ret = lb_probe_socket(p, t->addr, lb_probe_port(c, t));
 
-	if (fd < 0)
-		return lb_probe_done(p, r, LB_PROBE_ERROR, -fd);
-	p->fd = fd;
-	if (send(fd, c->udp.send, c->udp.send_len, 0) < 0)
+	if (ret)
+		return lb_probe_done(p, r, LB_PROBE_ERROR, -ret);
+	if (send(p->fd, c->udp.send, c->udp.send_len, 0) < 0)
 		return lb_probe_done(
 			p, r, errno == ECONNREFUSED ? LB_PROBE_REFUSED : LB_PROBE_ERROR, errno);
 	return LB_PROBE_PENDING;
