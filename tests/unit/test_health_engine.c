@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "health/engine.h"
 
@@ -424,12 +426,84 @@ static void test_fd_mode_and_resume(void **state)
 	responders_stop(&rs);
 }
 
+static __u32 results[__LB_PROBE_CAUSE_MAX];
+
+static void on_result(void *ctx, const struct lb_health_target *t, const struct lb_probe_result *r)
+{
+	(void)ctx;
+	(void)t;
+	results[r->cause]++;
+}
+
+static void exec_target(struct lb_health_engine *e, int i, const char *path)
+{
+	struct lb_probe_target id = { .addr = htonl(INADDR_LOOPBACK),
+				      .port = htons((__u16)(i + 1)) };
+	struct lb_err err;
+	struct lb_check c;
+
+	lb_check_defaults(&c);
+	c.kind = LB_CHECK_EXEC;
+	snprintf(c.exec.cmd, sizeof(c.exec.cmd), "%s", path);
+	c.interval_ms = INTERVAL_MS;
+	c.timeout_ms = TIMEOUT_MS;
+	c.initial = LB_HEALTH_UP;
+	c.fall = 2;
+	ut_ok(lb_health_engine_add(e, &id, &c, NULL, NULL, &err));
+}
+
+/* exec targets through the loop: pidfds polled, the slow one killed each time, nothing left. */
+static void test_exec_targets(void **state)
+{
+	char dir[] = "/tmp/udplb-health-XXXXXX", path[3][128], cmd[160];
+	static const char *const body[3] = { "exit 0", "exit 1", "exec sleep 10" };
+	struct responders rs = { 0 };
+	struct seen s = { .rs = &rs };
+	struct lb_health_engine *e;
+	struct lb_err err;
+	int i, fds = open_fds();
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	e = lb_health_engine_new(on_change, &s, &err);
+	assert_non_null(e);
+	lb_health_engine_on_result(e, on_result);
+	memset(results, 0, sizeof(results));
+	for (i = 0; i < 3; i++) {
+		rs.port[i] = htons((__u16)(i + 1));
+		snprintf(path[i], sizeof(path[i]), "%s/p%d.sh", dir, i);
+		f = fopen(path[i], "w");
+		assert_non_null(f);
+		fprintf(f, "#!/bin/sh\n%s\n", body[i]);
+		fclose(f);
+		assert_int_equal(chmod(path[i], 0755), 0);
+		exec_target(e, i, path[i]);
+	}
+	run_until(e, lb_health_now_ns() + 500 * NS_MS, NULL, &s);
+	/* Up from the start: the passing one never changes, the others go down once. */
+	assert_int_equal(s.changes[0], 0);
+	assert_int_equal(s.changes[1], 1);
+	assert_int_equal(s.changes[2], 1);
+	assert_true(results[LB_PROBE_PASS] >= 3);
+	assert_true(results[LB_PROBE_EXIT] >= 2);
+	assert_true(results[LB_PROBE_TIMEOUT] >= 2);
+	assert_int_equal(results[LB_PROBE_ERROR], 0);
+	lb_health_engine_free(e);
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	assert_int_equal(open_fds(), fds);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifty),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_fd_mode_and_resume),
+		cmocka_unit_test(test_exec_targets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

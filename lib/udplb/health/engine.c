@@ -28,6 +28,7 @@ struct lb_health_engine {
 	int epfd;
 	int tfd;
 	lb_health_change_fn on_change;
+	lb_health_result_fn on_result;
 	void *ctx;
 	struct lb_health_target **targets; /* sorted by identity */
 	__u32 nr, cap;
@@ -215,6 +216,11 @@ struct lb_health_engine *lb_health_engine_new(lb_health_change_fn on_change, voi
 	return e;
 }
 
+void lb_health_engine_on_result(struct lb_health_engine *e, lb_health_result_fn on_result)
+{
+	e->on_result = on_result;
+}
+
 void lb_health_engine_free(struct lb_health_engine *e)
 {
 	__u32 i;
@@ -395,6 +401,8 @@ static int complete(struct lb_health_engine *e, struct lb_health_target *t,
 	bool changed = lb_health_update(&t->health, &t->check, r);
 
 	reschedule(e, t, next > now ? next : now);
+	if (e->on_result)
+		e->on_result(e->ctx, t, r);
 	if (changed && e->on_change)
 		e->on_change(e->ctx, t, (enum lb_health_state)t->health.state, r);
 	return changed;

@@ -49,9 +49,15 @@ struct lb_health_target {
 typedef void (*lb_health_change_fn)(void *ctx, const struct lb_health_target *t,
 				    enum lb_health_state state, const struct lb_probe_result *last);
 
+/* Every completed probe (for metrics: latency, failures by cause), before any on_change(). */
+typedef void (*lb_health_result_fn)(void *ctx, const struct lb_health_target *t,
+				    const struct lb_probe_result *r);
+
 /* NULL with errno set (and @err filled) on failure. */
 struct lb_health_engine *lb_health_engine_new(lb_health_change_fn on_change, void *ctx,
 					      struct lb_err *err);
+/* Also call @on_result (NULL: stop) for every completed probe, with the same ctx. */
+void lb_health_engine_on_result(struct lb_health_engine *e, lb_health_result_fn on_result);
 /* Abandons every probe in flight (children killed and reaped) and frees everything. */
 void lb_health_engine_free(struct lb_health_engine *e);
 

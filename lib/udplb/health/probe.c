@@ -35,8 +35,10 @@ int lb_probe_done(struct lb_probe *p, struct lb_probe_result *r, __u8 cause, int
 	r->detail = detail;
 	r->rtt_us = rtt_ns / 1000 > UINT32_MAX ? UINT32_MAX : (__u32)(rtt_ns / 1000);
 	/* The kept socket stays open; anything else (a pidfd) was for this probe only. */
-	if (p->fd >= 0 && p->fd != p->sock)
+	if (p->fd >= 0 && p->fd != p->sock) {
 		close(p->fd);
+		p->fd_new = false;
+	}
 	p->fd = -1;
 	p->pid = 0;
 	p->busy = false;
@@ -56,7 +58,6 @@ int lb_probe_start(struct lb_probe *p, const struct lb_check *c, const struct lb
 	p->kind = c->kind;
 	p->start_ns = lb_health_now_ns();
 	p->busy = true;
-	p->fd_new = false;
 	if (c->kind == LB_CHECK_NONE)
 		return lb_probe_done(p, r, LB_PROBE_PASS, 0);
 	if (c->path != LB_CHECK_PATH_DIRECT)
@@ -116,4 +117,5 @@ void lb_probe_cancel(struct lb_probe *p)
 	p->sock = -1;
 	p->pid = 0;
 	p->busy = false;
+	p->fd_new = false;
 }

@@ -47,11 +47,11 @@ struct lb_probe_target {
 };
 
 struct lb_probe {
-	int fd;		 /* the fd to poll while busy (-1: none) */
-	int sock;	 /* udp, dns: the connected socket, kept from probe to probe (-1: none) */
-	bool busy;	 /* a probe is in flight */
-	bool fd_new;	 /* the last start created fd: an event loop adds it (then clears this) */
-	__u8 kind;	 /* enum lb_check_kind of the probe in flight */
+	int fd;	     /* the fd to poll while busy (-1: none) */
+	int sock;    /* udp, dns: the connected socket, kept from probe to probe (-1: none) */
+	bool busy;   /* a probe is in flight */
+	bool fd_new; /* fd is not in the caller's poll set yet: the event loop adds it, clears this */
+	__u8 kind;   /* enum lb_check_kind of the probe in flight */
 	__u64 start_ns;	 /* CLOCK_MONOTONIC */
 	pid_t pid;	 /* exec: the child */
 	__u16 query_len; /* dns: the query sent, to match the reply's id and question */
