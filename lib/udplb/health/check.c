@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 
 #include "check.h"
-#include "internal.h"
+#include "../internal.h" /* lib/udplb/internal.h, not lib/abmap/internal.h */
 #include "parse.h"
 
 #define NAMES(var, what_, table)                                                                   \

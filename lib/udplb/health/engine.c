@@ -13,7 +13,7 @@
 #include <sys/timerfd.h>
 
 #include "engine.h"
-#include "internal.h"
+#include "../internal.h" /* lib/udplb/internal.h, not lib/abmap/internal.h */
 
 #define EVENTS_PER_WAIT 64
 #define NS_PER_MS 1000000ULL
