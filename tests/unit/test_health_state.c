@@ -150,12 +150,44 @@ static void test_cause_names(void **state)
 	assert_string_equal(lb_name(&lb_probe_cause_names, LB_PROBE_NOANSWER), "no-answer");
 }
 
+static void test_result_fmt(void **state)
+{
+	static const struct {
+		struct lb_probe_result r;
+		const char *text;
+	} cases[] = {
+		{ { .cause = LB_PROBE_PASS }, "pass" },
+		{ { .cause = LB_PROBE_TIMEOUT }, "timeout" },
+		{ { .cause = LB_PROBE_TIMEOUT, .detail = 9 }, "timeout, killed" },
+		{ { .cause = LB_PROBE_REFUSED, .detail = ECONNREFUSED }, "refused" },
+		{ { .cause = LB_PROBE_MISMATCH }, "mismatch" },
+		{ { .cause = LB_PROBE_LENGTH }, "length" },
+		{ { .cause = LB_PROBE_RCODE, .detail = 3 }, "rcode NXDOMAIN" },
+		{ { .cause = LB_PROBE_RCODE, .detail = 9 }, "rcode unknown(9)" },
+		{ { .cause = LB_PROBE_NOANSWER }, "no-answer" },
+		{ { .cause = LB_PROBE_EXIT, .detail = 7 }, "exit 7" },
+		{ { .cause = LB_PROBE_KILLED, .detail = 15 }, "killed SIGTERM" },
+		{ { .cause = LB_PROBE_ERROR, .detail = EOPNOTSUPP },
+		  "error: Operation not supported" },
+		{ { .cause = 77 }, "unknown(77)" },
+	};
+	char buf[LB_PROBE_RESULT_STRLEN];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < UT_ARRAY_SIZE(cases); i++)
+		assert_string_equal(lb_probe_result_fmt(&cases[i].r, buf, sizeof(buf)),
+				    cases[i].text);
+	assert_string_equal(lb_probe_result_fmt(&cases[6].r, buf, 4), "rco");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rise_from_down), cmocka_unit_test(test_fall_from_up),
 		cmocka_unit_test(test_rise_fall_one),  cmocka_unit_test(test_saturation),
 		cmocka_unit_test(test_damping),	       cmocka_unit_test(test_cause_names),
+		cmocka_unit_test(test_result_fmt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

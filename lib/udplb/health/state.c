@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Rise/fall counting of probe results into a target's up/down state. */
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "state.h"
@@ -18,6 +20,39 @@ const struct lb_names lb_probe_cause_names = {
 	.names = cause_table,
 	.nr = sizeof(cause_table) / sizeof(cause_table[0]),
 };
+
+const char *lb_probe_result_fmt(const struct lb_probe_result *r, char *buf, size_t len)
+{
+	char name[LB_NAME_STRLEN];
+	const char *cause = lb_name_fmt(&lb_probe_cause_names, r->cause, name, sizeof(name));
+	const char *sig;
+
+	switch (r->cause) {
+	case LB_PROBE_RCODE:
+		snprintf(buf, len, "rcode %s",
+			 lb_name_fmt(&lb_dns_rcode_names, (__u32)r->detail, name, sizeof(name)));
+		break;
+	case LB_PROBE_EXIT:
+		snprintf(buf, len, "exit %d", r->detail);
+		break;
+	case LB_PROBE_KILLED:
+		sig = sigabbrev_np(r->detail);
+		if (sig)
+			snprintf(buf, len, "killed SIG%s", sig);
+		else
+			snprintf(buf, len, "killed signal %d", r->detail);
+		break;
+	case LB_PROBE_ERROR:
+		snprintf(buf, len, "error: %s", strerror(r->detail));
+		break;
+	case LB_PROBE_TIMEOUT:
+		snprintf(buf, len, "%s", r->detail ? "timeout, killed" : "timeout");
+		break;
+	default:
+		snprintf(buf, len, "%s", cause);
+	}
+	return buf;
+}
 
 void lb_health_init(struct lb_health *h, const struct lb_check *c)
 {

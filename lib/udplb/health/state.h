@@ -9,6 +9,7 @@
 #define __UDPLB_HEALTH_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
 
 #include "check.h"
@@ -45,6 +46,14 @@ struct lb_health {
 	struct lb_probe_result last;	   /* the last probe's result */
 	struct lb_probe_result last_error; /* the last failure (cause PASS: none yet) */
 };
+
+/*
+ * One probe result as text for logs and status: "pass", "timeout", "refused", "mismatch",
+ * "length", "rcode NXDOMAIN", "no-answer", "exit 7", "killed SIGTERM", "error: <strerror>"
+ * (a timeout with a detail: "timeout, killed"). Returns @buf (always NUL-terminated).
+ */
+#define LB_PROBE_RESULT_STRLEN 80
+const char *lb_probe_result_fmt(const struct lb_probe_result *r, char *buf, size_t len);
 
 /* Start from the check's initial state, counters zero. */
 void lb_health_init(struct lb_health *h, const struct lb_check *c);
