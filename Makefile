@@ -56,7 +56,7 @@ LIB_PC := $(BUILD)/abmap.pc
 
 # udplb's control plane: the library (lib/udplb, static, internal) that the CLI (cmd/), the tests
 # and the bench link, and the shared test code (tests/lib: fixture, packets, assertions)
-UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c))
+UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c lib/udplb/daemon/*.c))
 UDPLB_LIB_OBJS := $(patsubst lib/udplb/%.c,$(BUILD)/lib/udplb/%.o,$(UDPLB_LIB_SRCS))
 UDPLB_LIB := $(BUILD)/libudplb.a
 UDPLB_LIB_LIBS := -lbpf -lelf -lz -lmnl -lpthread
@@ -159,7 +159,8 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $@)))) > $@
 
-$(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h include/*.h bpf/*.h
+$(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h $(wildcard lib/udplb/daemon/*.h) include/*.h \
+		bpf/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -c $< -o $@
@@ -182,7 +183,8 @@ $(UDPLB_BIN): $(CLI_OBJS) $(UDPLB_LIB) $(LIB_A)
 
 $(CONF_BINS): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(UDPLB_LIB) $(LIB_A) include/*.h
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(UDPLB_LIB) $(LIB_A) include/*.h \
+		$(wildcard lib/udplb/daemon/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/conformance $(UDPLB_CFLAGS) $< \
