@@ -56,7 +56,7 @@ LIB_PC := $(BUILD)/abmap.pc
 
 # udplb's control plane: the library (lib/udplb, static, internal) that the CLI (cmd/), the tests
 # and the bench link, and the shared test code (tests/lib: fixture, packets, assertions)
-UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c lib/udplb/daemon/*.c))
+UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c lib/udplb/health/*.c lib/udplb/daemon/*.c))
 UDPLB_LIB_OBJS := $(patsubst lib/udplb/%.c,$(BUILD)/lib/udplb/%.o,$(UDPLB_LIB_SRCS))
 UDPLB_LIB := $(BUILD)/libudplb.a
 UDPLB_LIB_LIBS := -lbpf -lelf -lz -lmnl -lpthread
@@ -164,6 +164,9 @@ $(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h $(wildcard lib/udplb/daemon/
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -c $< -o $@
+
+# The health-check engine (lib/udplb/health): its objects also depend on its own headers
+$(filter $(BUILD)/lib/udplb/health/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/health/*.h)
 
 $(UDPLB_LIB): $(UDPLB_LIB_OBJS)
 	$(call msg,AR,$@)
