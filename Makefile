@@ -159,14 +159,16 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(basename $(notdir $@)))) > $@
 
-$(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h $(wildcard lib/udplb/daemon/*.h) include/*.h \
-		bpf/*.h
+$(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h include/*.h bpf/*.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -c $< -o $@
 
 # The health-check engine (lib/udplb/health): its objects also depend on its own headers
 $(filter $(BUILD)/lib/udplb/health/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/health/*.h)
+# udplbd's library (lib/udplb/daemon): its headers and the health engine's
+$(filter $(BUILD)/lib/udplb/daemon/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/daemon/*.h) \
+	$(wildcard lib/udplb/health/*.h)
 
 $(UDPLB_LIB): $(UDPLB_LIB_OBJS)
 	$(call msg,AR,$@)

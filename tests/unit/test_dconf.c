@@ -76,8 +76,11 @@ static void test_example(void **state)
 	assert_int_equal(d.nr_backends, 3);
 	v = lb_dconf_vip_find(&d, &k);
 	assert_non_null(v);
-	assert_string_equal(v->check.text,
-			    "dns name health.example. type A interval 2s timeout 1s rise 2 fall 3");
+	/* parsed by the health library, written back without its defaults */
+	assert_non_null(v->check.spec);
+	assert_int_equal(v->check.spec->kind, LB_CHECK_DNS);
+	assert_int_equal(v->check.spec->interval_ms, 2000);
+	assert_string_equal(v->check.text, "dns name health.example. type A");
 	assert_int_equal(v->check.line, 5);
 	assert_int_equal(v->on_down, LB_ON_DOWN_REMOVE);
 	assert_int_equal(v->min_healthy, 1);
@@ -86,11 +89,12 @@ static void test_example(void **state)
 	assert_int_equal(v->fallback.addr, inet_addr("10.0.9.1"));
 	assert_int_equal(v->fallback.port, htons(53));
 	/* Overrides: the third backend's own check; the others inherit the VIP's. */
-	assert_null(backend(&d, "10.0.0.1", "10.0.1.1")->check.text);
+	assert_null(backend(&d, "10.0.0.1", "10.0.1.1")->check.spec);
 	assert_ptr_equal(lb_dconf_backend_check(&d, backend(&d, "10.0.0.1", "10.0.1.1")),
-			 v->check.text);
-	assert_string_equal(lb_dconf_backend_check(&d, backend(&d, "10.0.0.1", "10.0.1.3")),
+			 &v->check);
+	assert_string_equal(lb_dconf_backend_check(&d, backend(&d, "10.0.0.1", "10.0.1.3"))->text,
 			    "udp send 68656c6c6f expect 6f6bXX min-reply 2");
+	assert_int_equal(backend(&d, "10.0.0.1", "10.0.1.3")->check.spec->udp.min_reply, 2);
 	assert_int_equal(backend(&d, "10.0.0.1", "10.0.1.3")->line, 10);
 	assert_true(backend(&d, "10.0.0.1", "10.0.1.2")->resolve);
 	assert_int_equal(lb_vip_find(&d.conf.state, &k)->backends[1].weight, 2);
@@ -112,7 +116,7 @@ static void test_defaults(void **state)
 	assert_false(d.conf.has_seed);
 	v = lb_dconf_vip_find(&d, &k);
 	assert_non_null(v);
-	assert_null(v->check.text);
+	assert_null(v->check.spec);
 	assert_int_equal(v->on_down, LB_ON_DOWN_REMOVE);
 	assert_int_equal(v->min_healthy, 1);
 	assert_false(v->has_fallback);
@@ -134,7 +138,8 @@ static void test_defaults(void **state)
 	assert_true(v->fallback.has_mac);
 	assert_int_equal(v->fallback.mac[5], 9);
 	assert_string_equal(v->check.text, "none");
-	assert_string_equal(lb_dconf_backend_check(&d, backend(&d, "10.0.0.1", "10.0.1.1")),
+	assert_int_equal(v->check.spec->kind, LB_CHECK_NONE);
+	assert_string_equal(lb_dconf_backend_check(&d, backend(&d, "10.0.0.1", "10.0.1.1"))->text,
 			    "udp send 00");
 	lb_dconf_free(&d);
 }
@@ -167,7 +172,9 @@ static const struct {
 	{ HEAD "check udp\n", "t.conf:2: check before any vip line" },
 	{ HEAD "on-down drain\n", "t.conf:2: on-down before any vip line" },
 	{ HEAD "min-healthy 1\n", "t.conf:2: min-healthy before any vip line" },
-	{ HEAD "vip 10.0.0.1:53\ncheck\n", "t.conf:3: check: missing check kind" },
+	{ HEAD "vip 10.0.0.1:53\ncheck\n", "t.conf:3: check: missing kind" },
+	{ HEAD "vip 10.0.0.1:53\ncheck tcp\n", "t.conf:3: check 'tcp': unknown kind" },
+	{ HEAD "vip 10.0.0.1:53\ncheck udp rise 0\n", "t.conf:3: check: rise '0'" },
 	{ HEAD "vip 10.0.0.1:53\ncheck none\ncheck none\n",
 	  "t.conf:4: check given twice for vip 10.0.0.1:53 (first at line 3)" },
 	{ HEAD "vip 10.0.0.1:53\non-down\n", "t.conf:3: on-down: missing value (remove|drain)" },
@@ -209,7 +216,10 @@ static const struct {
 	       "backend 10.0.1.1\nbackend 10.0.1.2\n",
 	  "t.conf:3: fallback: backend 10.0.9.1:53 of VIP 10.0.0.1:53" },
 	/* Backend lines: the apply format's options end at "check". */
-	{ HEAD "vip 10.0.0.1:53\nbackend 10.0.1.1 check\n", "t.conf:3: check: missing check kind" },
+	{ HEAD "vip 10.0.0.1:53\nbackend 10.0.1.1 check\n", "t.conf:3: check: missing kind" },
+	{ HEAD "vip 10.0.0.1:53\nbackend 10.0.1.1 check udp send 0\n", "t.conf:3: check: " },
+	{ HEAD "vip 10.0.0.1:53\nbackend 10.0.1.1 check none rise 2\n",
+	  "t.conf:3: check none: 'rise': none takes no options" },
 	{ HEAD "vip 10.0.0.1:53\nbackend 10.0.1.1 weight check udp\n",
 	  "t.conf:3: backend 10.0.1.1: missing value for weight" },
 	{ HEAD "vip 10.0.0.1:53\nbackend 10.0.1.1 loud check udp\n",

@@ -11,9 +11,9 @@
 
 #include "daemon/policy.h"
 
-#define U LB_HEALTH_UP
-#define D LB_HEALTH_DOWN
-#define N LB_HEALTH_UNKNOWN
+#define U LB_POLICY_UP
+#define D LB_POLICY_DOWN
+#define N LB_POLICY_UNKNOWN
 
 static void load(const char *text, struct lb_dconf *d)
 {

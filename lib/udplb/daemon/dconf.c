@@ -33,6 +33,13 @@ struct dparser {
 	unsigned long metrics_line;
 };
 
+static void check_free(struct lb_dconf_check *c)
+{
+	free(c->spec);
+	free(c->text);
+	memset(c, 0, sizeof(*c));
+}
+
 void lb_dconf_init(struct lb_dconf *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -44,9 +51,9 @@ void lb_dconf_free(struct lb_dconf *d)
 	__u32 i;
 
 	for (i = 0; i < d->nr_vips; i++)
-		free(d->vips[i].check.text);
+		check_free(&d->vips[i].check);
 	for (i = 0; i < d->nr_backends; i++)
-		free(d->backends[i].check.text);
+		check_free(&d->backends[i].check);
 	free(d->vips);
 	free(d->backends);
 	lb_conf_free(&d->conf);
@@ -111,14 +118,15 @@ const struct lb_dconf_backend *lb_dconf_backend_find(const struct lb_dconf *d,
 	return bsearch(&k, d->backends, d->nr_backends, sizeof(k), backend_cmp_qsort);
 }
 
-const char *lb_dconf_backend_check(const struct lb_dconf *d, const struct lb_dconf_backend *b)
+const struct lb_dconf_check *lb_dconf_backend_check(const struct lb_dconf *d,
+						    const struct lb_dconf_backend *b)
 {
 	const struct lb_dconf_vip *v;
 
-	if (b->check.text)
-		return b->check.text;
+	if (b->check.spec)
+		return &b->check;
 	v = lb_dconf_vip_find(d, &b->vip);
-	return v ? v->check.text : NULL;
+	return v && v->check.spec ? &v->check : NULL;
 }
 
 /* Room for one more element of an array of @size-byte elements. */
@@ -143,27 +151,23 @@ static int oom(const struct lb_conf_line *l)
 	return -ENOMEM;
 }
 
-/* The words from @from on, joined by one space, as the check of @c. */
+/* The words from @from on: a check specification (health/check.h) into @c. */
 static int parse_check(const struct lb_conf_line *l, int from, struct lb_dconf_check *c)
 {
-	size_t len = 0;
-	char *text;
-	int i;
+	struct lb_err lerr = {};
+	int len;
 
-	if (from >= l->n)
-		return lb_conf_line_err(l, "check: missing check kind (udp, dns, exec, none)");
-	for (i = from; i < l->n; i++)
-		len += strlen(l->w[i]) + 1;
-	text = malloc(len);
-	if (!text)
+	c->spec = malloc(sizeof(*c->spec));
+	c->text = malloc(LB_CHECK_FMT_LEN);
+	if (!c->spec || !c->text)
 		return oom(l);
-	text[0] = '\0';
-	for (i = from; i < l->n; i++) {
-		if (i > from)
-			strcat(text, " ");
-		strcat(text, l->w[i]);
-	}
-	c->text = text;
+	if (lb_check_parse(l->w + from, l->n - from, c->spec, &lerr))
+		/* the health library's messages name the word; "check" says where it was */
+		return lb_conf_line_err(l, "%s%s", strncmp(lerr.msg, "check", 5) ? "check: " : "",
+					lerr.msg);
+	len = lb_check_format(c->spec, c->text, LB_CHECK_FMT_LEN);
+	if (len < 0)
+		return lb_conf_line_err(l, "check: cannot write it back (%s)", strerror(-len));
 	c->line = l->line;
 	return 0;
 }
@@ -263,7 +267,7 @@ static int parse_vip_check(struct dparser *p, const struct lb_conf_line *l)
 
 	if (!v)
 		return -EINVAL;
-	if (v->check.text)
+	if (v->check.line)
 		return given_twice(l, v, v->check.line);
 	return parse_check(l, 1, &v->check);
 }

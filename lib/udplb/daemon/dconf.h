@@ -24,7 +24,8 @@
  * The lines after a vip line up to the next vip line belong to it (indentation is optional and
  * only for the reader). check, on-down and min-healthy each at most once per VIP, in any order
  * among its backend lines. The words after "check" are the check specification of the health
- * library (lib/udplb/health/check.h); a backend line's options end at its word "check".
+ * library (lib/udplb/health/check.h, lb_check_parse()); a backend line's options end at its
+ * word "check". The writer writes a check as lb_check_format() gives it (defaults left out).
  * A backend with "drain" in the file is administratively drained: it never counts as healthy.
  * A fallback has no check (it is the last resort); its port must be the VIP's and it may not
  * also be a backend of the VIP. Like backends, a fallback without a mac word has its next
@@ -42,6 +43,7 @@
 #include <linux/types.h>
 
 #include "conf.h"
+#include "health/check.h"
 #include "names.h"
 
 /* Longest interface name plus its NUL (IFNAMSIZ). */
@@ -56,10 +58,11 @@ enum lb_on_down {
 
 extern const struct lb_names lb_on_down_names; /* remove, drain */
 
-/* A check as written: the words after "check". */
+/* A check given in the file: the words after "check" (health/check.h). */
 struct lb_dconf_check {
-	char *text;	    /* the words joined by one space; NULL: no check given here */
-	unsigned long line; /* where it was given (0 when none) */
+	struct lb_check *spec; /* as parsed; NULL: no check given here */
+	char *text;	       /* lb_check_format() of spec: equal checks, equal texts */
+	unsigned long line;    /* where it was given (0 when none) */
 };
 
 struct lb_dconf_backend {
@@ -122,8 +125,9 @@ const struct lb_dconf_vip *lb_dconf_vip_find(const struct lb_dconf *d,
 const struct lb_dconf_backend *lb_dconf_backend_find(const struct lb_dconf *d,
 						     const struct udplb_vip_key *vip, __be32 addr,
 						     __be16 port);
-/* The check that applies to @b: its own, else its VIP's; NULL: none. */
-const char *lb_dconf_backend_check(const struct lb_dconf *d, const struct lb_dconf_backend *b);
+/* The check that applies to @b: its own, else its VIP's; NULL: none (the backend is up). */
+const struct lb_dconf_check *lb_dconf_backend_check(const struct lb_dconf *d,
+						    const struct lb_dconf_backend *b);
 
 /* Order of VIP keys and of backends in @d (negative, 0, positive). */
 int lb_dconf_vip_cmp(const struct udplb_vip_key *a, const struct udplb_vip_key *b);

@@ -7,27 +7,27 @@
 #include "udplb_shared.h"
 
 static const struct lb_name health_entries[] = {
-	{ LB_HEALTH_UNKNOWN, "unknown" },
-	{ LB_HEALTH_UP, "up" },
-	{ LB_HEALTH_DOWN, "down" },
+	{ LB_POLICY_UNKNOWN, "unknown" },
+	{ LB_POLICY_UP, "up" },
+	{ LB_POLICY_DOWN, "down" },
 };
-const struct lb_names lb_health_names = { "health", health_entries, 3 };
+const struct lb_names lb_policy_health_names = { "health", health_entries, 3 };
 
 /* The health of backend @b of @vip (UNKNOWN when @d does not know it or @health is NULL). */
-static enum lb_health health_of(const struct lb_dconf *d, const __u8 *health,
-				const struct udplb_vip_key *vip, const struct lb_backend *b)
+static enum lb_policy_health health_of(const struct lb_dconf *d, const __u8 *health,
+				       const struct udplb_vip_key *vip, const struct lb_backend *b)
 {
 	const struct lb_dconf_backend *db;
 
 	if (!health)
-		return LB_HEALTH_UNKNOWN;
+		return LB_POLICY_UNKNOWN;
 	db = lb_dconf_backend_find(d, vip, b->addr, b->port);
-	return db ? health[db - d->backends] : LB_HEALTH_UNKNOWN;
+	return db ? health[db - d->backends] : LB_POLICY_UNKNOWN;
 }
 
-static bool counts_healthy(const struct lb_backend *b, enum lb_health h)
+static bool counts_healthy(const struct lb_backend *b, enum lb_policy_health h)
 {
-	return h != LB_HEALTH_DOWN && b->state == UDPLB_BACKEND_ACTIVE;
+	return h != LB_POLICY_DOWN && b->state == UDPLB_BACKEND_ACTIVE;
 }
 
 /*
@@ -35,10 +35,10 @@ static bool counts_healthy(const struct lb_backend *b, enum lb_health h)
  * @use_fallback: the fallback takes the new flows.
  */
 static bool policy_backend(const struct lb_dconf_vip *v, const struct lb_backend *b,
-			   enum lb_health h, bool use_fallback, struct lb_backend *out)
+			   enum lb_policy_health h, bool use_fallback, struct lb_backend *out)
 {
 	*out = *b;
-	if (h == LB_HEALTH_DOWN) {
+	if (h == LB_POLICY_DOWN) {
 		if (v->on_down == LB_ON_DOWN_REMOVE)
 			return false;
 		out->state = UDPLB_BACKEND_DRAINING;
@@ -71,7 +71,7 @@ static int policy_vip(const struct lb_dconf *d, const __u8 *health, const struct
 					  health_of(d, health, &sv->key, &sv->backends[j]));
 	use_fallback = v->has_fallback && healthy < v->min_healthy;
 	for (j = 0; j < sv->nr_backends; j++) {
-		enum lb_health h = health_of(d, health, &sv->key, &sv->backends[j]);
+		enum lb_policy_health h = health_of(d, health, &sv->key, &sv->backends[j]);
 
 		if (!policy_backend(v, &sv->backends[j], h, use_fallback, &b))
 			continue;

@@ -14,7 +14,9 @@
  *   - H < min-healthy without a fallback: as the first rule, the healthy ones keep serving.
  * The VIP is available when H >= min-healthy or its fallback serves (the fallback has no check).
  * UNKNOWN (no result yet) counts as UP, as keepalived adds a real server before its first check;
- * a daemon that wants a backend down until its check passes sets it DOWN first.
+ * the controller (ctl.h) starts a backend at its check's initial state instead (health/check.h:
+ * "initial down" by default), and a backend without a check (or "check none") is UP.
+ * The health library's enum lb_health_state maps as DOWN -> LB_POLICY_DOWN, UP -> LB_POLICY_UP.
  */
 #ifndef __UDPLB_DAEMON_POLICY_H
 #define __UDPLB_DAEMON_POLICY_H
@@ -24,13 +26,13 @@
 
 #include "daemon/dconf.h"
 
-enum lb_health {
-	LB_HEALTH_UNKNOWN = 0, /* no result yet: counts as up */
-	LB_HEALTH_UP = 1,
-	LB_HEALTH_DOWN = 2,
+enum lb_policy_health {
+	LB_POLICY_UNKNOWN = 0, /* no result yet: counts as up */
+	LB_POLICY_UP = 1,
+	LB_POLICY_DOWN = 2,
 };
 
-extern const struct lb_names lb_health_names; /* unknown, up, down */
+extern const struct lb_names lb_policy_health_names; /* unknown, up, down */
 
 /* What the policy made of one VIP. */
 struct lb_vip_avail {
@@ -42,7 +44,7 @@ struct lb_vip_avail {
 };
 
 /*
- * The desired state of @d given @health[i] (enum lb_health) for d->backends[i] (@health NULL:
+ * The desired state of @d given @health[i] (enum lb_policy_health) for d->backends[i] (@health NULL:
  * all UNKNOWN). @desired is initialized by this call (free it with lb_state_free(), also on
  * error). @avail, when not NULL, gets d->nr_vips entries in d->vips order.
  * Returns 0, -ENOMEM, or what the model refuses (cannot happen for a configuration
