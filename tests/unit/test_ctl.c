@@ -291,6 +291,76 @@ static void test_availability(void **state)
 	assert_string_equal(f->log, "10.0.0.1:down ");
 }
 
+/* The prepare hook fills the MACs the file leaves to the daemon; its error stops the commit. */
+static int fill_macs(void *ctx, const struct lb_dconf *conf, struct lb_state *desired,
+		     struct lb_err *err)
+{
+	const struct lb_dconf_backend *db;
+	struct lb_vip *v = &desired->vips[0];
+	__u32 i;
+
+	if (((struct fixture *)ctx)->log[0] == '!')
+		return snprintf(err->msg, sizeof(err->msg), "no neighbour"), -EHOSTUNREACH;
+	for (i = 0; i < v->nr_backends; i++) {
+		db = lb_dconf_backend_find(conf, &v->key, v->backends[i].addr, 0);
+		if (db && db->resolve) {
+			v->backends[i].has_mac = true;
+			memcpy(v->backends[i].mac, "\x02\0\0\0\0\x07", 6);
+		}
+	}
+	return 0;
+}
+
+static void test_prepare(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_err err = {};
+	struct lb_state s;
+
+	load(f, "device eth0\nvip 10.0.0.1:53\nbackend 10.0.1.1\nbackend 10.0.1.2 mac none\n", 0);
+	f->ctl.prepare = fill_macs;
+	strcpy(f->log, "!");
+	assert_int_equal(commit(f), -EHOSTUNREACH);
+	assert_string_equal(f->opts.err.msg, "no neighbour");
+	assert_true(f->ctl.dirty);
+	f->log[0] = '\0';
+	ut_ok(commit(f));
+	ut_ok(lb_read(&f->maps, &s, &err));
+	assert_true(s.vips[0].backends[0].has_mac);
+	assert_int_equal(s.vips[0].backends[0].mac[5], 7);
+	assert_false(s.vips[0].backends[1].has_mac);
+	lb_state_free(&s);
+}
+
+/* A change callback that fails leaves the controller as it was. */
+static int refuse(void *ctx, const struct lb_probe_change *c)
+{
+	(void)ctx;
+	(void)c;
+	return -ECANCELED;
+}
+
+static void test_load_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_err err = {};
+	struct lb_dconf d;
+
+	load(f, base, 4);
+	ut_ok(commit(f));
+	set(f, "10.0.1.1", LB_POLICY_DOWN);
+	lb_dconf_init(&d);
+	/* the same file without its last backend line */
+	ut_ok(lb_dconf_parse_mem(base, strlen(base) - strlen("  backend 10.0.1.4 mac none\n"),
+				 "c.conf", &d, &err));
+	assert_int_equal(lb_ctl_load(&f->ctl, &d, refuse, NULL), -ECANCELED);
+	assert_int_equal(d.nr_backends, 3);
+	assert_int_equal(f->ctl.conf.nr_backends, 4);
+	ut_ok(commit(f));
+	assert_live(f, "2A 3A 4A");
+	lb_dconf_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +369,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload_diff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_availability, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
