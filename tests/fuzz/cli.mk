@@ -30,8 +30,9 @@ $(BUILD)/fuzz/fuzz_apply: tests/fuzz/fuzz_apply.c $(CLI_FUZZ_CORE) $(wildcard cm
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLI_FUZZ_CC) $(CLI_FUZZ_CFLAGS) $< $(CLI_FUZZ_CORE) $(CLI_FUZZ_LIBS) -o $@
 
-$(BUILD)/fuzz/fuzz_dconf: tests/fuzz/fuzz_dconf.c $(CLI_FUZZ_CORE) $(wildcard lib/udplb/*.h \
-		lib/udplb/daemon/*.h lib/udplb/health/*.h lib/abmap/*.h) include/*.h bpf/*.h
+$(BUILD)/fuzz/fuzz_dconf: tests/fuzz/fuzz_dconf.c $(CLI_FUZZ_CORE) $(UDPLB_SKEL) \
+		$(wildcard lib/udplb/*.h lib/udplb/daemon/*.h lib/udplb/health/*.h lib/abmap/*.h) \
+		include/*.h bpf/*.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLI_FUZZ_CC) $(CLI_FUZZ_CFLAGS) $< $(CLI_FUZZ_CORE) $(CLI_FUZZ_LIBS) -o $@
