@@ -3,9 +3,11 @@
 # libFuzzer targets of the command line (included by the Makefile):
 #   fuzz_apply  the apply format: parse -> validate -> commit on the fake store -> read back
 #               equal -> second commit unchanged -> written back, parsed equal
+#   fuzz_dconf  udplbd's configuration file: parse -> written back, parsed to the same text ->
+#               the policy gives a valid state for health states from the input and all down
 #   fuzz_cli    the whole argument parser (cmd/), the kernel layer stubbed (tests/unit/cli_stubs.c)
 # Each is built from the sources directly with clang, libFuzzer, ASan and UBSan; seeds in
-# tests/fuzz/corpus/{apply,cli}/. FUZZ_SMOKE_BINS get a wrapper that runs the target 3 s on a
+# tests/fuzz/corpus/{apply,dconf,cli}/. FUZZ_SMOKE_BINS get a wrapper that runs the target 3 s on a
 # scratch copy of its corpus (make check).
 
 CLI_FUZZ_CC ?= clang
@@ -18,11 +20,19 @@ CLI_FUZZ_CORE := $(UDPLB_LIB_SRCS) $(LIB_SRCS)
 # The CLI without main() and without the kernel layer (tests/fuzz/fuzz_cli.c stubs it)
 CLI_FUZZ_CMD := $(filter-out cmd/main.c cmd/instance.c,$(sort $(wildcard cmd/*.c)))
 
-FUZZ_BINS += $(BUILD)/fuzz/fuzz_apply $(BUILD)/fuzz/fuzz_cli
-FUZZ_SMOKE_BINS += $(BUILD)/fuzz/fuzz_apply-smoke $(BUILD)/fuzz/fuzz_cli-smoke
+FUZZ_BINS += $(BUILD)/fuzz/fuzz_apply $(BUILD)/fuzz/fuzz_dconf $(BUILD)/fuzz/fuzz_cli
+FUZZ_SMOKE_BINS += $(BUILD)/fuzz/fuzz_apply-smoke $(BUILD)/fuzz/fuzz_dconf-smoke \
+	$(BUILD)/fuzz/fuzz_cli-smoke
 
 $(BUILD)/fuzz/fuzz_apply: tests/fuzz/fuzz_apply.c $(CLI_FUZZ_CORE) $(UDPLB_SKEL) $(wildcard cmd/*.h lib/udplb/*.h \
 		lib/abmap/*.h) include/*.h bpf/*.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLI_FUZZ_CC) $(CLI_FUZZ_CFLAGS) $< $(CLI_FUZZ_CORE) $(CLI_FUZZ_LIBS) -o $@
+
+$(BUILD)/fuzz/fuzz_dconf: tests/fuzz/fuzz_dconf.c $(CLI_FUZZ_CORE) $(UDPLB_SKEL) \
+		$(wildcard lib/udplb/*.h lib/udplb/daemon/*.h lib/udplb/health/*.h lib/abmap/*.h) \
+		include/*.h bpf/*.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLI_FUZZ_CC) $(CLI_FUZZ_CFLAGS) $< $(CLI_FUZZ_CORE) $(CLI_FUZZ_LIBS) -o $@
@@ -36,7 +46,8 @@ $(BUILD)/fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c tests/unit/cli_stubs.c $(CLI_FUZZ_
 
 # Smoke: 3 s on the seeds; new inputs go to a scratch directory (not into the tree), a crashing
 # input to $(BUILD)/fuzz/fuzz_NAME-crash-*.
-CLI_FUZZ_SMOKE := $(BUILD)/fuzz/fuzz_apply-smoke $(BUILD)/fuzz/fuzz_cli-smoke
+CLI_FUZZ_SMOKE := $(BUILD)/fuzz/fuzz_apply-smoke $(BUILD)/fuzz/fuzz_dconf-smoke \
+	$(BUILD)/fuzz/fuzz_cli-smoke
 $(CLI_FUZZ_SMOKE): $(BUILD)/fuzz/%-smoke: $(BUILD)/fuzz/% tests/fuzz/cli.mk
 	$(call msg,GEN,$@)
 	$(Q)printf '%s\n' '#!/bin/sh' \
