@@ -56,7 +56,7 @@ LIB_PC := $(BUILD)/abmap.pc
 
 # udplb's control plane: the library (lib/udplb, static, internal) that the CLI (cmd/), the tests
 # and the bench link, and the shared test code (tests/lib: fixture, packets, assertions)
-UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c))
+UDPLB_LIB_SRCS := $(sort $(wildcard lib/udplb/*.c lib/udplb/health/*.c lib/udplb/daemon/*.c))
 UDPLB_LIB_OBJS := $(patsubst lib/udplb/%.c,$(BUILD)/lib/udplb/%.o,$(UDPLB_LIB_SRCS))
 UDPLB_LIB := $(BUILD)/libudplb.a
 UDPLB_LIB_LIBS := -lbpf -lelf -lz -lmnl -lpthread
@@ -171,6 +171,15 @@ $(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h include/*.h bpf/*.h
 # Checks pins against the maps the embedded program declares (its skeleton)
 $(BUILD)/lib/udplb/pin_check.o: $(UDPLB_SKEL)
 
+# The health-check engine (lib/udplb/health): its objects also depend on its own headers
+$(filter $(BUILD)/lib/udplb/health/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/health/*.h)
+
+# The health-check engine (lib/udplb/health): its objects also depend on its own headers
+$(filter $(BUILD)/lib/udplb/health/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/health/*.h)
+# udplbd's library (lib/udplb/daemon): its headers and the health engine's
+$(filter $(BUILD)/lib/udplb/daemon/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/daemon/*.h) \
+	$(wildcard lib/udplb/health/*.h)
+
 $(UDPLB_LIB): $(UDPLB_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -199,7 +208,8 @@ $(UDPLB_TEST_BIN): $(CLI_TESTING_OBJS) $(UDPLB_LIB) $(LIB_A)
 
 $(CONF_BINS): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(UDPLB_LIB) $(LIB_A) include/*.h
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(UDPLB_LIB) $(LIB_A) include/*.h \
+		$(wildcard lib/udplb/daemon/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/conformance $(UDPLB_CFLAGS) $< \

@@ -12,32 +12,30 @@
 #include "parse.h"
 
 struct parser {
-	const char *name;
-	unsigned long line;
+	struct lb_conf_line l; /* first: the extension hooks see it */
 	struct lb_conf *conf;
-	struct lb_err *err;
-	struct udplb_vip_key vip; /* of the last vip line */
-	bool have_vip;
-	char **w; /* words of the current line */
+	const struct lb_conf_ext *ext; /* NULL: the plain apply format */
+	struct udplb_vip_key vip;      /* of the last vip line */
+	char **w;		       /* words of the current line (l.w) */
 	int n;
 };
 
-static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int perr(struct parser *p, const char *fmt, ...)
+int lb_conf_line_err(const struct lb_conf_line *l, const char *fmt, ...)
 {
 	size_t len;
 	va_list ap;
 
-	if (!p->err)
+	if (!l->err)
 		return -EINVAL;
-	snprintf(p->err->msg, sizeof(p->err->msg), "%s:%lu: ", p->name, p->line);
-	len = strlen(p->err->msg);
+	snprintf(l->err->msg, sizeof(l->err->msg), "%s:%lu: ", l->name, l->line);
+	len = strlen(l->err->msg);
 	va_start(ap, fmt);
-	vsnprintf(p->err->msg + len, sizeof(p->err->msg) - len, fmt, ap);
+	vsnprintf(l->err->msg + len, sizeof(l->err->msg) - len, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
+
+#define perr(p, ...) lb_conf_line_err(&(p)->l, __VA_ARGS__)
 
 /* An lb_* error (already a sentence) at this line. */
 static int lb_perr(struct parser *p, int ret, const struct lb_err *lerr)
@@ -155,7 +153,9 @@ static int parse_vip_line(struct parser *p)
 	if (ret)
 		return lb_perr(p, ret, &lerr);
 	p->vip = vip.key;
-	p->have_vip = true;
+	p->l.vip = &p->vip;
+	if (p->ext && p->ext->vip)
+		return p->ext->vip(p->ext->ctx, &p->l, &vip);
 	return 0;
 }
 
@@ -213,14 +213,27 @@ static int add_resolve(struct lb_conf *c, const struct udplb_vip_key *vip,
 	return 0;
 }
 
+/* Index of the first word an extension takes from a backend line (p->n when none). */
+static int backend_tail(const struct parser *p)
+{
+	int i;
+
+	if (!p->ext || !p->ext->backend_tail)
+		return p->n;
+	for (i = 2; i < p->n; i++)
+		if (!strcmp(p->w[i], p->ext->backend_tail))
+			return i;
+	return p->n;
+}
+
 static int parse_backend_line(struct parser *p)
 {
 	struct lb_backend b = { .weight = 1, .state = UDPLB_BACKEND_ACTIVE };
+	int i, ret, tail = backend_tail(p);
 	unsigned int seen = 0;
 	struct lb_err lerr = {};
-	int i, ret;
 
-	if (!p->have_vip)
+	if (!p->l.vip)
 		return perr(p, "backend before any vip line");
 	if (p->n < 2)
 		return perr(p, "backend needs ADDR[:PORT]");
@@ -229,16 +242,20 @@ static int parse_backend_line(struct parser *p)
 		return addr_err(p, ret, "backend", "ADDR[:PORT]");
 	if (!b.port)
 		b.port = p->vip.port;
+	p->n = tail; /* the options end where the extension's words start */
 	for (i = 2; i < p->n; i++) {
 		ret = backend_option(p, &i, &b, &seen);
 		if (ret)
 			return ret;
 	}
+	p->n = p->l.n;
 	ret = lb_backend_add(&p->conf->state, &p->vip, &b, &lerr);
 	if (ret)
 		return lb_perr(p, ret, &lerr);
 	if (!(seen & 4) && add_resolve(p->conf, &p->vip, &b))
 		return perr(p, "out of memory"), -ENOMEM;
+	if (p->ext && p->ext->backend)
+		return p->ext->backend(p->ext->ctx, &p->l, &b, !(seen & 4), tail);
 	return 0;
 }
 
@@ -270,6 +287,7 @@ static int split(struct parser *p, char *line)
 			return perr(p, "more than %d words", LB_CONF_MAX_WORDS);
 		p->w[p->n++] = tok;
 	}
+	p->l.n = p->n;
 	return 0;
 }
 
@@ -288,7 +306,14 @@ static int parse_line(struct parser *p, char *line, size_t len)
 		return parse_backend_line(p);
 	if (!strcmp(p->w[0], "hash-seed"))
 		return parse_seed_line(p);
-	return perr(p, "unknown item '%s' (vip, backend, hash-seed)", p->w[0]);
+	if (p->ext && p->ext->item) {
+		ret = p->ext->item(p->ext->ctx, &p->l);
+		if (ret != -ENOENT)
+			return ret;
+	}
+	return perr(p, "unknown item '%s' (vip, backend, hash-seed%s%s)", p->w[0],
+		    p->ext && p->ext->items ? ", " : "",
+		    p->ext && p->ext->items ? p->ext->items : "");
 }
 
 /*
@@ -312,9 +337,10 @@ static ssize_t read_line(FILE *f, char *buf)
 	return n;
 }
 
-int lb_conf_parse(FILE *f, const char *name, struct lb_conf *c, struct lb_err *err)
+int lb_conf_parse_ext(FILE *f, const char *name, struct lb_conf *c, const struct lb_conf_ext *ext,
+		      struct lb_err *err)
 {
-	struct parser p = { .name = name, .conf = c, .err = err };
+	struct parser p = { .l = { .name = name, .err = err }, .conf = c, .ext = ext };
 	char *w[LB_CONF_MAX_WORDS], *line;
 	ssize_t len;
 	int ret = 0;
@@ -325,9 +351,10 @@ int lb_conf_parse(FILE *f, const char *name, struct lb_conf *c, struct lb_err *e
 	if (!line)
 		return -ENOMEM;
 	p.w = w;
+	p.l.w = w;
 	errno = 0;
 	while (!ret && (len = read_line(f, line)) != 0) {
-		p.line++;
+		p.l.line++;
 		if (len < 0)
 			ret = perr(&p, "line longer than %d bytes", LB_CONF_MAX_LINE);
 		else
@@ -337,27 +364,42 @@ int lb_conf_parse(FILE *f, const char *name, struct lb_conf *c, struct lb_err *e
 		ret = errno ? -errno : -EIO;
 		perr(&p, "read error: %s", strerror(-ret));
 	}
+	if (!ret && ext && ext->end) {
+		p.l.n = 0;
+		ret = ext->end(ext->ctx, &p.l);
+	}
 	free(line);
+	return ret;
+}
+
+int lb_conf_parse(FILE *f, const char *name, struct lb_conf *c, struct lb_err *err)
+{
+	return lb_conf_parse_ext(f, name, c, NULL, err);
+}
+
+int lb_conf_parse_mem_ext(const char *buf, size_t len, const char *name, struct lb_conf *c,
+			  const struct lb_conf_ext *ext, struct lb_err *err)
+{
+	FILE *f;
+	int ret;
+
+	if (!len) /* fmemopen() refuses an empty buffer */
+		buf = "\n", len = 1;
+	f = fmemopen((void *)buf, len, "r");
+	if (!f)
+		return -errno;
+	ret = lb_conf_parse_ext(f, name, c, ext, err);
+	fclose(f);
 	return ret;
 }
 
 int lb_conf_parse_mem(const char *buf, size_t len, const char *name, struct lb_conf *c,
 		      struct lb_err *err)
 {
-	FILE *f;
-	int ret;
-
-	if (!len)
-		return 0;
-	f = fmemopen((void *)buf, len, "r");
-	if (!f)
-		return -errno;
-	ret = lb_conf_parse(f, name, c, err);
-	fclose(f);
-	return ret;
+	return lb_conf_parse_mem_ext(buf, len, name, c, NULL, err);
 }
 
-static void write_vip(FILE *f, const struct lb_vip *v)
+void lb_conf_write_vip(FILE *f, const struct lb_vip *v)
 {
 	char addr[LB_ADDR_STRLEN], name[LB_NAME_STRLEN], name2[LB_NAME_STRLEN];
 	char flags[LB_FLAGS_STRLEN];
@@ -370,16 +412,18 @@ static void write_vip(FILE *f, const struct lb_vip *v)
 		flags);
 }
 
-static void write_backend(FILE *f, const struct lb_backend *b)
+void lb_conf_write_backend(FILE *f, const struct lb_backend *b, bool resolve, const char *tail)
 {
-	char addr[LB_ADDR_STRLEN], mac[24] = "none";
+	char addr[LB_ADDR_STRLEN], mac[32] = " mac none";
 
 	if (b->has_mac)
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b->mac[0], b->mac[1],
-			 b->mac[2], b->mac[3], b->mac[4], b->mac[5]);
-	fprintf(f, "backend %s weight %u mac %s%s\n",
+		snprintf(mac, sizeof(mac), " mac %02x:%02x:%02x:%02x:%02x:%02x", b->mac[0],
+			 b->mac[1], b->mac[2], b->mac[3], b->mac[4], b->mac[5]);
+	else if (resolve)
+		mac[0] = '\0';
+	fprintf(f, "backend %s weight %u%s%s%s%s\n",
 		lb_fmt_addr_port(b->addr, b->port, addr, sizeof(addr)), b->weight, mac,
-		b->state == UDPLB_BACKEND_DRAINING ? " drain" : "");
+		b->state == UDPLB_BACKEND_DRAINING ? " drain" : "", tail ? " " : "", tail ?: "");
 }
 
 int lb_conf_write(FILE *f, const struct lb_conf *c)
@@ -392,9 +436,9 @@ int lb_conf_write(FILE *f, const struct lb_conf *c)
 	for (i = 0; i < c->state.nr_vips; i++) {
 		const struct lb_vip *v = &c->state.vips[i];
 
-		write_vip(f, v);
+		lb_conf_write_vip(f, v);
 		for (j = 0; j < v->nr_backends; j++)
-			write_backend(f, &v->backends[j]);
+			lb_conf_write_backend(f, &v->backends[j], false, NULL);
 	}
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

@@ -58,5 +58,59 @@ int lb_conf_parse_mem(const char *buf, size_t len, const char *name, struct lb_c
 
 /* Write @c in the apply format (every field explicit, MACs as "mac none" when absent). */
 int lb_conf_write(FILE *f, const struct lb_conf *c);
+/* One vip line, every field explicit. */
+void lb_conf_write_vip(FILE *f, const struct lb_vip *v);
+/*
+ * One backend line, every field explicit; @resolve: no mac word when it has no MAC (the applier
+ * resolves it) instead of "mac none"; @tail (may be NULL): words appended before the newline.
+ */
+void lb_conf_write_backend(FILE *f, const struct lb_backend *b, bool resolve, const char *tail);
+
+/* ---------------------------------------------------------------------------------------------
+ * Extensions: formats that are the apply format plus items of their own (udplbd's file,
+ * lib/udplb/daemon/dconf.h) read through this parser, so both share one grammar and one set of
+ * messages.
+ */
+
+/* The line being read. */
+struct lb_conf_line {
+	const char *name;		 /* the file name errors show */
+	unsigned long line;		 /* 1-based */
+	char **w;			 /* its words, the comment cut off */
+	int n;				 /* number of words (0 in lb_conf_ext.end) */
+	const struct udplb_vip_key *vip; /* key of the last vip line, NULL before the first */
+	struct lb_err *err;
+};
+
+/* "NAME:LINE: " and the message into l->err; returns -EINVAL. */
+int lb_conf_line_err(const struct lb_conf_line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Hooks (each may be NULL). They return 0, or a negative errno with l->err set. */
+struct lb_conf_ext {
+	void *ctx;
+	/* Items of the extension, listed in the "unknown item" message ("device, metrics"). */
+	const char *items;
+	/* A line whose first word the apply format does not know: -ENOENT when not the hook's. */
+	int (*item)(void *ctx, const struct lb_conf_line *l);
+	/* After a vip line was added to the state (@vip as parsed). */
+	int (*vip)(void *ctx, const struct lb_conf_line *l, const struct lb_vip *vip);
+	/*
+	 * A backend line's options end at the word @backend_tail (e.g. "check"); after the backend
+	 * was added, @backend gets the line with @tail, the index of that word (l->n when absent).
+	 * @resolve: the line had no mac word.
+	 */
+	const char *backend_tail;
+	int (*backend)(void *ctx, const struct lb_conf_line *l, const struct lb_backend *b,
+		       bool resolve, int tail);
+	/* After the last line (l->line is the number of lines, l->n is 0). */
+	int (*end)(void *ctx, const struct lb_conf_line *l);
+};
+
+/* lb_conf_parse() and lb_conf_parse_mem() with extension hooks (@ext NULL: the apply format). */
+int lb_conf_parse_ext(FILE *f, const char *name, struct lb_conf *c, const struct lb_conf_ext *ext,
+		      struct lb_err *err);
+int lb_conf_parse_mem_ext(const char *buf, size_t len, const char *name, struct lb_conf *c,
+			  const struct lb_conf_ext *ext, struct lb_err *err);
 
 #endif /* __UDPLB_CONF_H */
