@@ -139,26 +139,17 @@ static int id_cmp(const struct lb_probe_target *a, const struct lb_probe_target 
 	return 0;
 }
 
+static int target_cmp(const void *elem, const void *key)
+{
+	const struct lb_health_target *const *t = elem;
+
+	return id_cmp(&(*t)->id, key);
+}
+
 /* Index of @id, or of where it would go (*found false). */
 static __u32 lookup(const struct lb_health_engine *e, const struct lb_probe_target *id, bool *found)
 {
-	__u32 lo = 0, hi = e->nr;
-
-	while (lo < hi) {
-		__u32 mid = lo + (hi - lo) / 2;
-		int c = id_cmp(&e->targets[mid]->id, id);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return lb_sorted_pos(e->targets, e->nr, sizeof(*e->targets), id, target_cmp, found);
 }
 
 struct lb_health_target *lb_health_engine_find(struct lb_health_engine *e,
