@@ -11,12 +11,16 @@ PACKAGES=(
 	build-essential gcc make pkg-config git
 	# BPF: clang/llvm 14 compile *.bpf.c, bpftool generates skeletons
 	clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
+	# udplbd: the metrics endpoint (HTTP) and systemd notifications
+	libmicrohttpd-dev libsystemd-dev
 	# netlink (the control plane reads the neighbour table with RTM_GETNEIGH)
 	libmnl-dev
 	# clang's sanitizer runtimes and libFuzzer (make CC=clang SANITIZE=1, make fuzz)
 	libclang-rt-14-dev
 	# tests
 	libcmocka-dev iproute2 ethtool iputils-ping jq util-linux
+	# tests of udplbd: promtool (prometheus) checks the metrics text, systemd-analyze the unit
+	prometheus systemd
 	# make format / make check-format
 	clang-format
 )

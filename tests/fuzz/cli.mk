@@ -26,4 +26,4 @@ $(CLI_FUZZ_CORE_OBJS) $(CLI_FUZZ_CMD_OBJS): $(wildcard cmd/*.h) lib/udplb/*.h li
 $(CLI_FUZZ_CORE_OBJS) $(CLI_FUZZ_CMD_OBJS): $(UDPLB_SKEL)
 # Target-specific: the objects above, built for these targets, get the same flags
 $(CLI_FUZZ_BINS): FUZZ_CPPFLAGS += -Ilib -Ilib/udplb -Icmd -Ibpf -I$(BUILD)/bpf -Itests/unit
-$(CLI_FUZZ_BINS): FUZZ_LDLIBS += -lbpf -lelf -lz -lmnl -lpthread -lm
+$(CLI_FUZZ_BINS): FUZZ_LDLIBS += -lbpf -lelf -lz -lmnl -lpthread -lmicrohttpd -lsystemd -lm
