@@ -89,7 +89,7 @@ static void test_sequence(void **state)
 	unsetenv("WATCHDOG_PID");
 }
 
-/* Not under systemd: every call succeeds and does nothing. A watchdog for another PID is not ours. */
+/* Not under systemd: every call succeeds, nothing is sent. A watchdog for another PID: not ours. */
 static void test_no_socket(void **state)
 {
 	struct lb_err err = { "" };

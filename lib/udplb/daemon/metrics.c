@@ -212,9 +212,9 @@ static void put_reasons(FILE *f, const struct lb_metrics_snapshot *s)
 {
 	__u32 r;
 
-	put_family(
-		f, "udplb_reason_packets_total", "counter",
-		"Packets seen by the data plane, by reason (ct_hit and ct_new are also forwarded).");
+	put_family(f, "udplb_reason_packets_total", "counter",
+		   "Packets seen by the data plane, by reason (ct_hit and ct_new also count as "
+		   "forwarded).");
 	for (r = 0; r < __UDPLB_R_MAX; r++)
 		fprintf(f, "udplb_reason_packets_total{reason=\"%s\"} %" PRIu64 "\n",
 			lb_name(&lb_reason_names, r), (uint64_t)s->reasons[r]);

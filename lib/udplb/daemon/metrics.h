@@ -6,18 +6,20 @@
  * lb_metrics_server_process()).
  *
  * The families, in the order they are written (labels in braces):
- *	udplb_vip_packets_total{vip}, udplb_vip_bytes_total{vip}		counters
- *	udplb_backend_packets_total{vip,backend}, udplb_backend_bytes_total	counters
- *	udplb_backend_healthy{vip,backend}				gauge 1 up, 0 down
- *	udplb_backend_transitions_total{vip,backend}			counter (checked backends)
- *	udplb_probe_failures_total{vip,backend,cause}			counter (checked backends)
- *	udplb_probe_duration_seconds{vip,backend}			histogram (checked backends)
- *	udplb_reason_packets_total{reason}				counter (data plane reasons)
- *	udplb_generation							gauge
- *	udplb_commits_total						counter
- *	udplb_commit_duration_seconds					summary (sum and count)
- *	udplb_grace_period_wait_seconds					summary (sum and count)
- *	udplb_config_reloads_total{result="ok"|"invalid"}		counter
+ *   udplb_vip_packets_total{vip}                         counter
+ *   udplb_vip_bytes_total{vip}                           counter
+ *   udplb_backend_packets_total{vip,backend}             counter
+ *   udplb_backend_bytes_total{vip,backend}               counter
+ *   udplb_backend_healthy{vip,backend}                   gauge, 1 healthy, 0 not
+ *   udplb_backend_transitions_total{vip,backend}         counter (checked backends only)
+ *   udplb_probe_failures_total{vip,backend,cause}        counter (checked backends only)
+ *   udplb_probe_duration_seconds{vip,backend}            histogram (checked backends only)
+ *   udplb_reason_packets_total{reason}                   counter (enum udplb_reason)
+ *   udplb_generation                                     gauge
+ *   udplb_commits_total                                  counter
+ *   udplb_commit_duration_seconds                        summary (_sum and _count)
+ *   udplb_grace_period_wait_seconds                      summary (_sum and _count)
+ *   udplb_config_reloads_total{result="ok"|"invalid"}    counter
  * A family without any sample (no VIP, no checked backend) is left out entirely.
  */
 #ifndef __UDPLB_DAEMON_METRICS_H
@@ -37,7 +39,8 @@ extern const __u32 lb_metrics_rtt_bounds_us[LB_METRICS_RTT_BUCKETS];
 
 /* A latency histogram the daemon keeps per checked backend. */
 struct lb_metrics_histogram {
-	__u64 buckets[LB_METRICS_RTT_BUCKETS]; /* per bucket, NOT cumulative: bound[i-1] < x <= bound[i] */
+	/* Per bucket, NOT cumulative: bucket i counts bound[i-1] < x <= bound[i]. */
+	__u64 buckets[LB_METRICS_RTT_BUCKETS];
 	__u64 count; /* every observation, also those above the last bound */
 	__u64 sum_us;
 };
