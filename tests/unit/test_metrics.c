@@ -286,6 +286,29 @@ static void test_http(void **state)
 	lb_metrics_server_free(m);
 }
 
+static int collect_fails(void *ctx, struct lb_metrics_snapshot *s)
+{
+	(void)ctx;
+	(void)s;
+	return -EIO;
+}
+
+/* The daemon cannot collect: 500, not an empty text a scraper would take for a reset. */
+static void test_http_collect_error(void **state)
+{
+	struct lb_metrics_server *m;
+	struct lb_err err = { "" };
+	char *r;
+
+	(void)state;
+	m = lb_metrics_server_new(htonl(INADDR_LOOPBACK), 0, collect_fails, NULL, &err);
+	assert_non_null(m);
+	r = http_request(m, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_int_equal(strncmp(r, "HTTP/1.1 500 ", 13), 0);
+	free(r);
+	lb_metrics_server_free(m);
+}
+
 /* The port in use: the error names the address. */
 static void test_listen_error(void **state)
 {
@@ -307,9 +330,13 @@ static void test_listen_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_snapshot), cmocka_unit_test(test_histogram),
-		cmocka_unit_test(test_escaping),       cmocka_unit_test(test_promtool),
-		cmocka_unit_test(test_http),	       cmocka_unit_test(test_listen_error),
+		cmocka_unit_test(test_small_snapshot),
+		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_promtool),
+		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_listen_error),
+		cmocka_unit_test(test_http_collect_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
