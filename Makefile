@@ -65,6 +65,10 @@ TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 CLI_SRCS := $(sort $(wildcard cmd/*.c))
 CLI_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CLI_SRCS))
 UDPLB_BIN := $(if $(CLI_SRCS),$(BUILD)/udplb)
+# udplbd, the health-checking daemon (cmd/udplbd)
+UDPLBD_SRCS := $(sort $(wildcard cmd/udplbd/*.c))
+UDPLBD_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(UDPLBD_SRCS))
+UDPLBD_BIN := $(if $(UDPLBD_SRCS),$(BUILD)/udplbd)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -117,7 +121,7 @@ E2E_RUN := $(if $(wildcard tests/e2e/run.sh),tests/e2e/run.sh)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: lib bpf tests examples $(UDPLB_BIN)
+all: lib bpf tests examples $(UDPLB_BIN) $(UDPLBD_BIN)
 
 lib: $(LIB_SO) $(LIB_A) $(LIB_PC)
 bpf: $(UDPLB_SKEL)
@@ -165,7 +169,7 @@ $(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h include/*.h bpf/*.h
 	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
 
 # Checks pins against the maps the embedded program declares (its skeleton)
-$(BUILD)/lib/udplb/pin_check.o: $(UDPLB_SKEL)
+$(BUILD)/lib/udplb/pin_check.o $(BUILD)/lib/udplb/load.o: $(UDPLB_SKEL)
 
 # The health-check engine (lib/udplb/health): its objects also depend on its own headers
 $(filter $(BUILD)/lib/udplb/health/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/health/*.h)
@@ -191,6 +195,13 @@ $(CLI_OBJS): $(BUILD)/bpf/udplb.skel.h
 $(UDPLB_BIN): $(CLI_OBJS) $(UDPLB_LIB) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CLI_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) -o $@
+
+$(UDPLBD_OBJS): $(wildcard cmd/udplbd/*.h) $(wildcard lib/udplb/daemon/*.h) \
+	$(wildcard lib/udplb/health/*.h)
+
+$(UDPLBD_BIN): $(UDPLBD_OBJS) $(UDPLB_LIB) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(UDPLBD_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) -o $@
 
 $(CONF_BINS): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
 
