@@ -213,4 +213,18 @@ struct udplb_health {
 	__u64 changed_ns;  /* CLOCK_REALTIME of the last state change (0: none seen) */
 };
 
+/*
+ * The udplbd that manages an instance, pinned as "daemon" (an array of one entry) in its pin
+ * directory: the CLI refuses to change a managed instance while that process lives.
+ */
+#define UDPLB_DAEMON_PIN "daemon"
+#define UDPLB_DAEMON_PATH_LEN 256
+
+struct udplb_daemon {
+	__u32 pid; /* 0: no daemon (it stopped) */
+	__u32 pad;
+	__u64 start_time; /* the process's start time (/proc/PID/stat field 22): pid reuse check */
+	char conf[UDPLB_DAEMON_PATH_LEN]; /* its configuration file (absolute path) */
+};
+
 #endif /* __UDPLB_SHARED_H */

@@ -56,6 +56,13 @@ int inst_change(struct cli_ctx *ctx, const struct cli_args *args, inst_change_fn
 		.name = "pin-dir", .arg = CLI_STR, .metavar = "DIR",                               \
 		.help = "pin directory (default " UDPLB_PIN_ROOT "/ns<netns>/DEV)"                 \
 	}
+/* Commands that change the configuration of an instance udplbd may manage take --force. */
+#define FORCE_OPT CLI_OPT_FLAG("force", "change it even though udplbd manages it (see README)")
+/*
+ * An instance a live udplbd manages is changed through its file, not by hand: refuses (prints
+ * why, returns -EBUSY) unless --force.
+ */
+int inst_check_managed(const struct instance *inst, const struct cli_args *args);
 int cli_ensure_bpffs(void);
 int cli_check_bpffs(void);
 

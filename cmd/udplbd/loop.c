@@ -13,6 +13,22 @@
 
 #include "udplbd.h"
 
+void udplbd_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+int udplbd_block_signals(void)
+{
+	sigset_t set;
+
+	udplbd_signals(&set);
+	return sigprocmask(SIG_BLOCK, &set, NULL) ? -errno : 0;
+}
+
 static int open_fds(struct udplbd *d)
 {
 	struct itimerspec its = {
@@ -22,12 +38,7 @@ static int open_fds(struct udplbd *d)
 	int fds[3], i;
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
+	udplbd_signals(&set);
 	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);

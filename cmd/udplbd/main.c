@@ -6,8 +6,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <bpf/libbpf.h>
 
 #include "udplbd.h"
 
@@ -46,6 +49,19 @@ int udplbd_parse(const char *file, struct lb_dconf *conf)
 	if (ret)
 		ulog(UDPLBD_ERR, "%s", err.msg[0] ? err.msg : strerror(-ret));
 	return ret;
+}
+
+/* libbpf's messages (e.g. probing for a tc qdisc that is absent) only with -v. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	char line[512];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, args);
+	line[strcspn(line, "\n")] = '\0';
+	ulog(UDPLBD_DEBUG, "libbpf: %s", line);
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct udplbd_opts *o)
@@ -100,6 +116,9 @@ int main(int argc, char **argv)
 	if (ret <= 0)
 		return ret ? UDPLBD_EXIT_INVALID : 0;
 	ulog_verbose(opts.verbose);
+	if (udplbd_block_signals())
+		return UDPLBD_EXIT_RUNTIME;
+	libbpf_set_print(libbpf_log);
 	lb_dconf_init(&conf);
 	if (udplbd_parse(opts.file, &conf)) {
 		lb_dconf_free(&conf);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon_pin.h"
 #include "health_pin.h"
 #include "lb_attach.h"
 #include "lb_load.h"
@@ -94,7 +95,7 @@ int udplbd_setup(struct udplbd *d, const struct lb_dconf *conf)
 	lb_ctl_init(&d->ctl);
 	d->ctl.prepare = prepare_macs;
 	d->ctl.ctx = d;
-	d->health_fd = d->sig_fd = d->tick_fd = d->epoll_fd = -1;
+	d->health_fd = d->daemon_fd = d->sig_fd = d->tick_fd = d->epoll_fd = -1;
 	ifindex = if_nametoindex(conf->device);
 	if (!ifindex) {
 		ulog(UDPLBD_ERR, "device %s: %s", conf->device, strerror(errno));
@@ -109,6 +110,8 @@ int udplbd_setup(struct udplbd *d, const struct lb_dconf *conf)
 		ret = lb_instance_open(&d->inst, conf->device, pin_dir, NULL, &err);
 	if (!ret)
 		ret = health_pin_open(pin_dir, &d->health_fd, &err);
+	if (!ret)
+		ret = lb_daemon_record(pin_dir, d->opts->file, &d->daemon_fd, &err);
 	if (ret) {
 		ulog(UDPLBD_ERR, "%s", err.msg);
 		return ret;
@@ -235,6 +238,8 @@ void udplbd_teardown(struct udplbd *d)
 	d->engine = NULL;
 	health_pin_close(d->health_fd);
 	d->health_fd = -1;
+	lb_daemon_clear(d->daemon_fd);
+	d->daemon_fd = -1;
 	if (d->inst_open && d->opts->unload_on_exit)
 		unload(d);
 	if (d->inst_open)

@@ -6,6 +6,7 @@
 #ifndef __UDPLBD_H
 #define __UDPLBD_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "daemon/ctl.h"
@@ -32,7 +33,8 @@ struct udplbd {
 	struct lb_instance inst;
 	bool inst_open;
 	struct lb_health_engine *engine;
-	int health_fd; /* the pinned health map (health_pin.c), -1 when absent */
+	int health_fd; /* the pinned health map (health_pin.h), -1 when absent */
+	int daemon_fd; /* our record (daemon_pin.h): operator commands are refused meanwhile */
 	int sig_fd;
 	int tick_fd;
 	int epoll_fd;
@@ -58,7 +60,13 @@ int udplbd_commit(struct udplbd *d, const char *why);
 /* Stop probes, close the instance; with --unload-on-exit detach the data plane and its pins. */
 void udplbd_teardown(struct udplbd *d);
 
-/* loop.c: run until SIGTERM/SIGINT. */
+/*
+ * loop.c: the signals the loop reads from its signalfd; blocked first thing in main(), before
+ * any thread exists (libabmap's grace-period thread would otherwise take them and die of them).
+ */
+void udplbd_signals(sigset_t *set);
+int udplbd_block_signals(void);
+/* Run until SIGTERM/SIGINT. */
 int udplbd_run(struct udplbd *d);
 
 #endif /* __UDPLBD_H */
