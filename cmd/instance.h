@@ -66,6 +66,11 @@ int inst_check_managed(const struct instance *inst, const struct cli_args *args)
 int cli_ensure_bpffs(void);
 int cli_check_bpffs(void);
 
+/* health.c: udplbd's health map of @inst (-1 when absent; a refused one is reported). */
+int health_open(const struct instance *inst);
+/* The health fields of a backend (nothing when @fd is -1 or it has no entry). */
+void health_fields(int fd, const struct udplb_vip_key *vip, __be32 addr, __be16 port);
+
 /* prog.c: what udplb has attached to a device now. */
 void inst_attachment(int ifindex, enum udplb_mode *mode, __u32 *prog_id);
 

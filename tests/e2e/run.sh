@@ -974,6 +974,11 @@ d_present()
 		jq -e --arg a "${IP[$1]}" 'any(.vips[0].backends[]?; .addr == $a)' >/dev/null
 }
 
+d_generation_not()
+{
+	[ "$(d_generation)" != "$1" ]
+}
+
 d_all_present()
 {
 	d_present b1 && d_present b2 && d_present b3
@@ -1068,7 +1073,7 @@ daemon_reload()
 		D_BAD+="invalid file: no FILE:LINE error logged; "
 	daemon_conf "$DCONF" 2
 	kill -HUP "$DAEMON_PID"
-	wait_until 2000 test "$(d_generation)" != "$g1" || D_BAD+="valid file: no flip; "
+	wait_until 2000 d_generation_not "$g1" || D_BAD+="valid file: no flip; "
 	sleep 0.4
 	g2=$(d_generation)
 	[ "$g2" = $((g1 + 1)) ] || D_BAD+="valid file: generation $g1 -> $g2 (want one flip); "
@@ -1093,6 +1098,21 @@ daemon_restart()
 			grep " is \(up\|down\) " | head -n 2 | tr '\n' ' '); "
 	fi
 	DETAIL+="SIGKILL + restart: generation $g1 -> $g2; "
+}
+
+# status and health show what the daemon keeps in its health map.
+daemon_health_shown()
+{
+	local n t
+	n=$(run_udplb -j lb1 status "$DEV" | jq '[.vips[0].backends[] | select(.health == "up")] | length')
+	[ "$n" = 3 ] || D_BAD+="status -j: $n backends with health up, want 3; "
+	run_udplb lb1 status "$DEV" | grep -q "health up health_last pass" ||
+		D_BAD+="status (text) shows no health; "
+	t=$(run_udplb -j lb1 health "$DEV" |
+		jq -r --arg a "${IP[b1]}" '.[] | select(.backend == $a) | .health_transitions')
+	[ "${t:-0}" -ge 2 ] || D_BAD+="udplb health: b1 has ${t:-no} transitions, want >= 2; "
+	DETAIL+="health of b1 after the outage: $(run_udplb lb1 health "$DEV" | grep "${IP[b1]}" |
+		sed 's/  */ /g'); "
 }
 
 scen_daemon()
@@ -1122,6 +1142,7 @@ scen_daemon()
 	daemon_outage
 	daemon_reload
 	daemon_restart
+	daemon_health_shown
 
 	# SIGTERM: exit 0, the data plane keeps forwarding.
 	kill -TERM "$DAEMON_PID"
