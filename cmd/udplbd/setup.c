@@ -217,19 +217,21 @@ int udplbd_commit(struct udplbd *d, const char *why)
 static void unload(struct udplbd *d)
 {
 	struct lb_attachment at = lb_attachment_query(d->inst.ifindex);
-	char pin_dir[LB_PATH_MAX];
+	char pin_dir[LB_PATH_MAX], dev[IF_NAMESIZE];
 	struct lb_err err = {};
 
+	/* Both outlive the instance, closed before its pins go. */
 	snprintf(pin_dir, sizeof(pin_dir), "%s", d->inst.pin_dir);
+	snprintf(dev, sizeof(dev), "%s", d->inst.dev);
 	if (at.mode != UDPLB_MODE_NONE && lb_prog_is_udplb(at.prog_id) &&
 	    lb_detach(d->inst.ifindex, &at))
-		ulog(UDPLBD_ERR, "cannot detach udplb from %s", d->inst.dev);
+		ulog(UDPLBD_ERR, "cannot detach udplb from %s", dev);
 	lb_instance_close(&d->inst);
 	d->inst_open = false;
 	if (lb_pin_dir_remove(pin_dir, &err))
 		ulog(UDPLBD_ERR, "%s", err.msg);
 	else
-		ulog(UDPLBD_INFO, "udplb unloaded from %s", d->inst.dev);
+		ulog(UDPLBD_INFO, "udplb unloaded from %s", dev);
 }
 
 void udplbd_teardown(struct udplbd *d)

@@ -1115,6 +1115,32 @@ daemon_health_shown()
 		sed 's/  */ /g'); "
 }
 
+# --unload-on-exit: SIGTERM detaches udplb and removes its pins.
+daemon_unload_on_exit()
+{
+	local rc r keep=()
+	echo "--- udplbd --unload-on-exit started" >>"$SCEN_DIR/udplbd.log"
+	nsenter --no-fork --net="/run/netns/${NS[lb1]}" "$UDPLBD" --unload-on-exit -f "$DCONF" \
+		2>>"$SCEN_DIR/udplbd.log" &
+	DAEMON_PID=$!
+	e2e_track_pid "$DAEMON_PID"
+	wait_until 3000 d_all_present || D_BAD+="--unload-on-exit: the backends never came up; "
+	kill -TERM "$DAEMON_PID"
+	wait "$DAEMON_PID"
+	rc=$?
+	e2e_untrack_pid "$DAEMON_PID"
+	[ "$rc" = 0 ] || D_BAD+="--unload-on-exit: SIGTERM: exit $rc; "
+	if attach_check lb1 >/dev/null || run_udplb_quiet lb1 status "$DEV" 2>/dev/null; then
+		D_BAD+="--unload-on-exit: udplb still loaded after SIGTERM; "
+		return
+	fi
+	for r in "${E2E_LOADED[@]}"; do
+		[ "$r" = lb1 ] || keep+=("$r")
+	done
+	E2E_LOADED=("${keep[@]+"${keep[@]}"}")
+	DETAIL+="--unload-on-exit: unloaded at SIGTERM; "
+}
+
 scen_daemon()
 {
 	local r rc g0 out=$SCEN_DIR/after.json why
@@ -1155,6 +1181,7 @@ scen_daemon()
 	why=$(client_ok "$out") || D_BAD+="traffic after SIGTERM: $why; "
 	run_udplb_quiet lb1 backend del "$DEV" "$VIPP" "${IP[b3]}" ||
 		D_BAD+="operator command refused after the daemon stopped; "
+	daemon_unload_on_exit
 	DETAIL+="start generation $g0"
 	[ -z "$D_BAD" ] && return 0
 	DETAIL="$D_BAD $DETAIL"
