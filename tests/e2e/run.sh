@@ -1152,6 +1152,12 @@ scen_daemon()
 			udplb_unload "$r" || { DETAIL="unload failed"; return 1; }
 		fi
 	done
+	# --check: an invalid file exits 2 naming FILE:LINE, a valid one 0.
+	printf 'device %s\nvip %s\n  backend %s weight 0\n' "$DEV" "$VIPP" "${IP[b1]}" >"$DCONF"
+	"$UDPLBD" -f "$DCONF" --check 2>"$SCEN_DIR/check.err"
+	rc=$?
+	[ "$rc" = 2 ] && grep -q "^<3>$DCONF:3: " "$SCEN_DIR/check.err" ||
+		D_BAD+="--check of an invalid file: exit $rc, $(cat "$SCEN_DIR/check.err"); "
 	daemon_conf "$DCONF"
 	"$UDPLBD" -f "$DCONF" --check 2>>"$E2E_CMDLOG" || { DETAIL="--check refused the file"; return 1; }
 	E2E_LOADED+=(lb1)
