@@ -179,6 +179,14 @@ static void sync_health(struct udplbd *d)
 	}
 }
 
+/* A health entry stays while the engine probes its backend. */
+static bool probed(void *ctx, const struct lb_probe_target *id)
+{
+	struct udplbd *d = ctx;
+
+	return lb_health_engine_find(d->engine, id) != NULL;
+}
+
 int udplbd_apply_conf(struct udplbd *d, struct lb_dconf *conf)
 {
 	int ret = lb_ctl_load(&d->ctl, conf, on_probe_change, d);
@@ -188,6 +196,8 @@ int udplbd_apply_conf(struct udplbd *d, struct lb_dconf *conf)
 		return ret;
 	}
 	sync_health(d);
+	/* Entries of backends that left the file while no daemon ran. */
+	health_pin_prune(d->health_fd, probed, d);
 	ulog(UDPLBD_INFO, "configuration %s: %u VIPs, %u backends, %u probes, %d probe changes",
 	     d->opts->file, d->ctl.conf.nr_vips, d->ctl.conf.nr_backends,
 	     lb_health_engine_count(d->engine), ret);

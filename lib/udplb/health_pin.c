@@ -2,6 +2,7 @@
 /* udplbd's health map on bpffs (health_pin.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -163,4 +164,32 @@ void health_pin_delete(int fd, const struct lb_probe_target *id)
 
 	if (fd >= 0)
 		bpf_map_delete_elem(fd, &k);
+}
+
+int health_pin_prune(int fd, bool (*keep)(void *ctx, const struct lb_probe_target *id), void *ctx)
+{
+	struct udplb_health_key *gone, cur, next;
+	bool first = true;
+	__u32 n = 0, i;
+
+	if (fd < 0)
+		return 0;
+	/* Collect first: deleting while walking a hash map can restart the walk. */
+	gone = calloc(UDPLB_HEALTH_MAX, sizeof(*gone));
+	if (!gone)
+		return -ENOMEM;
+	while (n < UDPLB_HEALTH_MAX && !bpf_map_get_next_key(fd, first ? NULL : &cur, &next)) {
+		struct lb_probe_target id = { .vip = next.vip,
+					      .addr = next.addr,
+					      .port = next.port };
+
+		first = false;
+		cur = next;
+		if (!keep(ctx, &id))
+			gone[n++] = cur;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &gone[i]);
+	free(gone);
+	return n;
 }

@@ -24,6 +24,11 @@ void health_pin_store(int fd, const struct lb_health_target *t);
 /* Read back the health of @id into @h: 0, -ENOENT. */
 int health_pin_load(int fd, const struct lb_probe_target *id, struct lb_health *h);
 void health_pin_delete(int fd, const struct lb_probe_target *id);
+/*
+ * Delete every entry @keep() rejects (backends gone from the file while no daemon ran).
+ * Returns how many were deleted, or -ENOMEM.
+ */
+int health_pin_prune(int fd, bool (*keep)(void *ctx, const struct lb_probe_target *id), void *ctx);
 /* The saved entry of @id itself (for status). 0 or -ENOENT. */
 int health_pin_lookup(int fd, const struct lb_probe_target *id, struct udplb_health *v);
 

@@ -77,6 +77,36 @@ static void test_health_round_trip(void **state)
 	assert_int_equal(health_pin_load(fd2, &t.id, &back), -ENOENT);
 }
 
+static bool keep_b1(void *ctx, const struct lb_probe_target *id)
+{
+	(void)ctx;
+	return id->addr == inet_addr("10.77.0.11");
+}
+
+/* Entries of backends no longer probed go; the others stay. */
+static void test_health_prune(void **state)
+{
+	struct lb_health_target t;
+	struct lb_health back;
+	struct lb_err err = {};
+	int fd, i;
+
+	(void)state;
+	ktest_begin();
+	assert_int_equal(health_pin_open(ktest_pin_dir(), &fd, &err), 0);
+	ktest_defer(close_fd, (void *)(long)fd);
+	a_target(&t);
+	for (i = 0; i < 5; i++) {
+		t.id.addr = htonl(ntohl(inet_addr("10.77.0.11")) + i);
+		health_pin_store(fd, &t);
+	}
+	assert_int_equal(health_pin_prune(fd, keep_b1, NULL), 4);
+	for (i = 0; i < 5; i++) {
+		t.id.addr = htonl(ntohl(inet_addr("10.77.0.11")) + i);
+		assert_int_equal(health_pin_load(fd, &t.id, &back), i ? -ENOENT : 0);
+	}
+}
+
 /* A foreign map, or a pin others may write, in place of the health map is refused. */
 static void test_health_foreign_refused(void **state)
 {
@@ -147,6 +177,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		KTEST(test_health_round_trip),
+		KTEST(test_health_prune),
 		KTEST(test_health_foreign_refused),
 		KTEST(test_daemon_record),
 	};
