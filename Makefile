@@ -70,6 +70,11 @@ UDPLB_BIN := $(if $(CLI_SRCS),$(BUILD)/udplb)
 CLI_TESTING_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd-test/%.o,$(CLI_SRCS))
 UDPLB_TEST_BIN := $(if $(CLI_SRCS),$(BUILD)/tests/udplb-test)
 
+# udplbd, the health-checking daemon (cmd/udplbd)
+UDPLBD_SRCS := $(sort $(wildcard cmd/udplbd/*.c))
+UDPLBD_OBJS := $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(UDPLBD_SRCS))
+UDPLBD_BIN := $(if $(UDPLBD_SRCS),$(BUILD)/udplbd)
+
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 KTEST_BPF := $(sort $(wildcard tests/kernel/*.bpf.c))
@@ -121,7 +126,7 @@ E2E_RUN := $(if $(wildcard tests/e2e/run.sh),tests/e2e/run.sh)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: lib bpf tests examples $(UDPLB_BIN)
+all: lib bpf tests examples $(UDPLB_BIN) $(UDPLBD_BIN)
 
 lib: $(LIB_SO) $(LIB_A) $(LIB_PC)
 bpf: $(UDPLB_SKEL)
@@ -169,7 +174,7 @@ $(BUILD)/lib/udplb/%.o: lib/udplb/%.c lib/udplb/*.h include/*.h bpf/*.h
 	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -I$(BUILD)/bpf -c $< -o $@
 
 # Checks pins against the maps the embedded program declares (its skeleton)
-$(BUILD)/lib/udplb/pin_check.o: $(UDPLB_SKEL)
+$(BUILD)/lib/udplb/pin_check.o $(BUILD)/lib/udplb/load.o: $(UDPLB_SKEL)
 
 # The health-check engine (lib/udplb/health): its objects also depend on its own headers
 $(filter $(BUILD)/lib/udplb/health/%,$(UDPLB_LIB_OBJS)): $(wildcard lib/udplb/health/*.h)
@@ -205,6 +210,13 @@ $(UDPLB_TEST_BIN): $(CLI_TESTING_OBJS) $(UDPLB_LIB) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CLI_TESTING_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) -o $@
+
+$(UDPLBD_OBJS): $(wildcard cmd/udplbd/*.h) $(wildcard lib/udplb/daemon/*.h) \
+	$(wildcard lib/udplb/health/*.h)
+
+$(UDPLBD_BIN): $(UDPLBD_OBJS) $(UDPLB_LIB) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(UDPLBD_OBJS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) -o $@
 
 $(CONF_BINS): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
 

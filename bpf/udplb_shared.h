@@ -184,4 +184,47 @@ static inline __u32 udplb_filter_bit(__be32 daddr, __be16 dport)
 	return udplb_hash_final(udplb_hash_u32((__u32)daddr, dport)) % UDPLB_FILTER_BITS;
 }
 
+/*
+ * udplbd's health of one backend, pinned as "health" in the instance's pin directory so that a
+ * restarted daemon resumes from it (the data plane never reads it). Created by the daemon.
+ */
+#define UDPLB_HEALTH_PIN "health"
+#define UDPLB_HEALTH_MAX 65536
+
+struct udplb_health_key {
+	struct udplb_vip_key vip;
+	__be32 addr;
+	__be16 port;
+	__u16 pad;
+};
+
+struct udplb_health {
+	__u8 state;	  /* 0 down, 1 up */
+	__u8 last_cause;  /* of the last probe: 0 pass, else why it failed (lb_probe_cause) */
+	__u8 error_cause; /* of the last failure (0: none yet) */
+	__u8 pad;
+	__u32 passes;	    /* consecutive */
+	__u32 fails;	    /* consecutive */
+	__u32 last_rtt_us;  /* of the last probe */
+	__s32 error_detail; /* rcode, exit status, signal or errno of the last failure */
+	__u32 pad2;
+	__u64 probes;	   /* completed */
+	__u64 transitions; /* state changes */
+	__u64 changed_ns;  /* CLOCK_REALTIME of the last state change (0: none seen) */
+};
+
+/*
+ * The udplbd that manages an instance, pinned as "daemon" (an array of one entry) in its pin
+ * directory: the CLI refuses to change a managed instance while that process lives.
+ */
+#define UDPLB_DAEMON_PIN "daemon"
+#define UDPLB_DAEMON_PATH_LEN 256
+
+struct udplb_daemon {
+	__u32 pid; /* 0: no daemon (it stopped) */
+	__u32 pad;
+	__u64 start_time; /* the process's start time (/proc/PID/stat field 22): pid reuse check */
+	char conf[UDPLB_DAEMON_PATH_LEN]; /* its configuration file (absolute path) */
+};
+
 #endif /* __UDPLB_SHARED_H */

@@ -215,6 +215,8 @@ static int do_apply(struct cli_ctx *ctx, const struct cli_args *args)
 	if (cli_flag(args, "dry-run")) {
 		live_macs(&live, &desired);
 		ret = dry_run(ctx, &inst, &live, &desired);
+	} else if (inst_check_managed(&inst, args)) {
+		ret = EXIT_RUNTIME;
 	} else if (fill_macs(inst.dev, &desired)) {
 		ret = EXIT_RUNTIME;
 	} else if (!inst_commit(&inst, &desired.state, true)) {
@@ -264,6 +266,7 @@ static const struct cli_opt apply_opts[] = {
 	CLI_OPT_STR("file", 'f', "FILE", "desired state ('-': standard input)"),
 	CLI_OPT_FLAG("dry-run", "print the differences from the live state, change nothing"),
 	PIN_DIR_OPT,
+	FORCE_OPT,
 	{},
 };
 

@@ -226,17 +226,20 @@ static const struct cli_opt backend_add_opts[] = {
 	  .metavar = "MAC",
 	  .help = "backend (next hop) MAC; default: from the neighbour table" },
 	PIN_DIR_OPT,
+	FORCE_OPT,
 	{},
 };
 
 static const struct cli_opt backend_set_opts[] = {
 	CLI_OPT_UINT("weight", "W", 1, 65535, "weight of backends new to the list (default 1)"),
 	PIN_DIR_OPT,
+	FORCE_OPT,
 	{},
 };
 
 static const struct cli_opt backend_del_opts[] = {
 	PIN_DIR_OPT,
+	FORCE_OPT,
 	{},
 };
 

@@ -14,7 +14,8 @@
 #include "cli.h"
 
 static const struct cli_cmd *const tables[] = {
-	prog_cmds, vip_cmds, backend_cmds, apply_cmds, status_cmds, stats_cmds, pool_cmds,
+	prog_cmds,   vip_cmds,	  backend_cmds, apply_cmds,
+	status_cmds, health_cmds, stats_cmds,	pool_cmds,
 };
 
 #define for_each_cmd(cmd, t)                                                                       \

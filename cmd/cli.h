@@ -103,6 +103,7 @@ extern const struct cli_cmd vip_cmds[];
 extern const struct cli_cmd backend_cmds[];
 extern const struct cli_cmd apply_cmds[];
 extern const struct cli_cmd status_cmds[];
+extern const struct cli_cmd health_cmds[];
 extern const struct cli_cmd stats_cmds[];
 extern const struct cli_cmd pool_cmds[];
 

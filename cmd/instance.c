@@ -21,6 +21,7 @@
 #include "abmap/testing.h"
 #endif
 #include "cli.h"
+#include "daemon_pin.h"
 #include "instance.h"
 
 #ifndef CAP_BPF
@@ -239,11 +240,32 @@ int inst_change(struct cli_ctx *ctx, const struct cli_args *args, inst_change_fn
 
 	if (inst_open(ctx, args, &inst))
 		return EXIT_RUNTIME;
+	if (inst_check_managed(&inst, args)) {
+		inst_close(&inst);
+		return EXIT_RUNTIME;
+	}
 	ret = lb_instance_change(&inst, change_cb, &c, sync, &err);
 	if (ret < 0)
 		print_err(ret, &err);
 	inst_close(&inst);
 	return ret < 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+int inst_check_managed(const struct instance *inst, const struct cli_args *args)
+{
+	struct udplb_daemon d;
+	struct lb_err err = {};
+	int ret = lb_daemon_managing(inst->pin_dir, &d, &err);
+
+	if (ret < 0) {
+		print_err(ret, &err);
+		return ret;
+	}
+	if (!ret || cli_flag(args, "force"))
+		return 0;
+	cli_err("udplbd (pid %u) manages %s: edit %s and reload: kill -HUP %u / systemctl reload udplbd (--force overrides; udplbd may undo the change)",
+		d.pid, inst->dev, d.conf, d.pid);
+	return -EBUSY;
 }
 
 int backend_fill_mac(const char *dev, const struct lb_vip *vip, struct lb_backend *b,

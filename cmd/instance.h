@@ -56,8 +56,20 @@ int inst_change(struct cli_ctx *ctx, const struct cli_args *args, inst_change_fn
 		.name = "pin-dir", .arg = CLI_STR, .metavar = "DIR",                               \
 		.help = "pin directory (default " UDPLB_PIN_ROOT "/ns<netns>/DEV)"                 \
 	}
+/* Commands that change the configuration of an instance udplbd may manage take --force. */
+#define FORCE_OPT CLI_OPT_FLAG("force", "change it even though udplbd manages it (see README)")
+/*
+ * An instance a live udplbd manages is changed through its file, not by hand: refuses (prints
+ * why, returns -EBUSY) unless --force.
+ */
+int inst_check_managed(const struct instance *inst, const struct cli_args *args);
 int cli_ensure_bpffs(void);
 int cli_check_bpffs(void);
+
+/* health.c: udplbd's health map of @inst (-1 when absent; a refused one is reported). */
+int health_open(const struct instance *inst);
+/* The health fields of a backend (nothing when @fd is -1 or it has no entry). */
+void health_fields(int fd, const struct udplb_vip_key *vip, __be32 addr, __be16 port);
 
 /* prog.c: what udplb has attached to a device now. */
 void inst_attachment(int ifindex, enum udplb_mode *mode, __u32 *prog_id);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "instance.h"
@@ -25,7 +26,7 @@ static void fmt_time(__u64 ns, char *buf, size_t len)
 		 (unsigned int)(ns % 1000000000ull / 1000000));
 }
 
-static void print_backend(const struct lb_backend *b)
+static void print_backend(const struct lb_vip *v, const struct lb_backend *b, int health_fd)
 {
 	char addr[INET_ADDRSTRLEN], mac[18], name[LB_NAME_STRLEN];
 
@@ -36,10 +37,11 @@ static void print_backend(const struct lb_backend *b)
 	out_u64("weight", b->weight);
 	out_str("state", lb_name_fmt(&lb_backend_state_names, b->state, name, sizeof(name)));
 	out_str("mac", b->has_mac ? fmt_mac(b->mac, mac) : "");
+	health_fields(health_fd, &v->key, b->addr, b->port);
 	out_obj_end();
 }
 
-static void print_vip(const struct lb_vip *v)
+static void print_vip(const struct lb_vip *v, int health_fd)
 {
 	char addr[INET_ADDRSTRLEN], name[LB_NAME_STRLEN], flags[LB_FLAGS_STRLEN];
 	__u32 i;
@@ -57,7 +59,7 @@ static void print_vip(const struct lb_vip *v)
 	out_str("flags", flags);
 	out_arr_begin("backends");
 	for (i = 0; i < v->nr_backends; i++)
-		print_backend(&v->backends[i]);
+		print_backend(v, &v->backends[i], health_fd);
 	out_arr_end();
 	out_obj_end();
 }
@@ -71,7 +73,7 @@ static int do_status(struct cli_ctx *ctx, const struct cli_args *args)
 	struct instance inst;
 	char when[80], src[INET_ADDRSTRLEN], name[LB_NAME_STRLEN];
 	__u32 prog_id, i;
-	int err;
+	int err, health_fd;
 
 	if (inst_open(ctx, args, &inst))
 		return EXIT_RUNTIME;
@@ -81,6 +83,7 @@ static int do_status(struct cli_ctx *ctx, const struct cli_args *args)
 		return EXIT_RUNTIME;
 	}
 	inst_read_config(&inst, &cfg);
+	health_fd = health_open(&inst);
 	abmap_group_state(inst.maps.group, &ptr);
 	inst_attachment(inst.ifindex, &mode, &prog_id);
 	fmt_time(ptr.flip_time_ns, when, sizeof(when));
@@ -97,11 +100,13 @@ static int do_status(struct cli_ctx *ctx, const struct cli_args *args)
 	out_str("pin_dir", ctx->pin_dir);
 	out_arr_begin("vips");
 	for (i = 0; i < state.nr_vips; i++)
-		print_vip(&state.vips[i]);
+		print_vip(&state.vips[i], health_fd);
 	out_arr_end();
 	out_obj_end();
 	out_finish();
 	lb_state_free(&state);
+	if (health_fd >= 0)
+		close(health_fd);
 	inst_close(&inst);
 	return EXIT_OK;
 }

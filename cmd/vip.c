@@ -112,16 +112,19 @@ static int do_vip_del(struct cli_ctx *ctx, const struct cli_args *args)
 
 static const struct cli_opt vip_add_opts[] = {
 	VIP_OPTS(DEFAULT_IS),
+	FORCE_OPT,
 	{},
 };
 
 static const struct cli_opt vip_set_opts[] = {
 	VIP_OPTS(KEEP),
+	FORCE_OPT,
 	{},
 };
 
 static const struct cli_opt vip_del_opts[] = {
 	PIN_DIR_OPT,
+	FORCE_OPT,
 	{},
 };
 

@@ -8,7 +8,7 @@
 # Environment:
 #   E2E_MODES       modes to run (default "xdp xdp-generic tc")
 #   E2E_SCENARIOS   scenarios to run (default: all, see SCENARIOS below)
-#                   (pins and save, about the control plane alone, run in one mode: xdp-generic
+#                   (pins, save and daemon, about the control plane alone, run in one mode: xdp-generic
 #                   when it is among E2E_MODES, else the first)
 #   E2E_LOCK=FILE   take flock(FILE) for the whole run. Off by default: the caller is expected to
 #                   hold /tmp/udplb-kernel.lock (flock /tmp/udplb-kernel.lock make check); taking
@@ -32,12 +32,12 @@ fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 read -r -a MODES <<<"${E2E_MODES:-xdp xdp-generic tc}"
-SCENARIOS=(basic keep churn drain upgrade kill9 determinism ipip fib cli pins save)
+SCENARIOS=(basic keep churn drain upgrade kill9 determinism ipip fib cli pins save daemon)
 if [ -n "${E2E_SCENARIOS:-}" ]; then
 	read -r -a SCENARIOS <<<"$E2E_SCENARIOS"
 fi
 # Scenarios of the control plane alone run in one mode: xdp-generic when it is among the modes.
-SINGLE_MODE_SCENARIOS=" pins save "
+SINGLE_MODE_SCENARIOS=" pins save daemon "
 ONE_MODE=${MODES[0]}
 [[ " ${MODES[*]} " != *" xdp-generic "* ]] || ONE_MODE=xdp-generic
 SEED=4242
@@ -940,6 +940,275 @@ scen_pins()
 	DETAIL="foreign directories, a foreign map, a foreign-owned pin: refused and named"
 	[ -z "$PINS_BAD" ] && return 0
 	DETAIL="$PINS_BAD"
+	return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# udplbd (issue 10): the daemon health-checks the backends (udp_echo, a matching `check udp`)
+# and keeps the ring in line with their health.
+: "${UDPLBD:=$E2E_BUILD/udplbd}"
+D_INTERVAL=200
+D_TIMEOUT=100
+D_FALL=3
+D_RISE=2
+D_TICK=100
+
+# daemon_conf FILE [WEIGHT of b2]: the daemon's file for lb1.
+daemon_conf()
+{
+	local b
+	{
+		echo "device $DEV mode $MODE"
+		echo "hash-seed $SEED"
+		echo "vip $VIPP fwd dsr"
+		# "hi" -> "bN hi": the reply starts with 'b', any digit, ' ', 'h'
+		echo "  check udp send 6869 expect 62XX2068 interval ${D_INTERVAL}ms" \
+			"timeout ${D_TIMEOUT}ms rise $D_RISE fall $D_FALL"
+		for b in "${E2E_BACKENDS[@]}"; do
+			echo "  backend ${IP[$b]} weight $([ "$b" = b2 ] && echo "${2:-1}" || echo 1)" \
+				"mac ${MAC[$b]}"
+		done
+	} >"$1"
+}
+
+# udplbd in lb1's network namespace (nsenter: only the netns, /sys/fs/bpf stays visible).
+daemon_start()
+{
+	echo "--- udplbd started" >>"$SCEN_DIR/udplbd.log"
+	nsenter --no-fork --net="/run/netns/${NS[lb1]}" "$UDPLBD" -f "$DCONF" 2>>"$SCEN_DIR/udplbd.log" &
+	DAEMON_PID=$!
+	e2e_track_pid "$DAEMON_PID"
+}
+
+d_generation()
+{
+	run_udplb -j lb1 status "$DEV" 2>/dev/null | jq -r '.generation // "none"'
+}
+
+# d_present ROLE: the backend is in the VIP's configuration.
+d_present()
+{
+	run_udplb -j lb1 status "$DEV" 2>/dev/null |
+		jq -e --arg a "${IP[$1]}" 'any(.vips[0].backends[]?; .addr == $a)' >/dev/null
+}
+
+d_generation_not()
+{
+	[ "$(d_generation)" != "$1" ]
+}
+
+d_all_present()
+{
+	d_present b1 && d_present b2 && d_present b3
+}
+
+d_absent()
+{
+	! d_present "$1"
+}
+
+# wait_until MS CMD...: poll CMD every 20 ms for up to MS ms; WAITED_NS: when it held.
+wait_until()
+{
+	local end=$(($(now_ns) + $1 * 1000000))
+	shift
+	while [ "$(now_ns)" -lt "$end" ]; do
+		if "$@"; then
+			WAITED_NS=$(now_ns)
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+
+# The udp_echo process of a backend role.
+echo_pid()
+{
+	local p
+	for p in "${E2E_PIDS[@]}"; do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = udp_echo ] || continue
+		[ "$(ip netns identify "$p" 2>/dev/null)" = "${NS[$1]}" ] && echo "$p" && return 0
+	done
+	return 1
+}
+
+# A backend's echo server stops under traffic and comes back; the daemon follows within its bounds.
+daemon_outage()
+{
+	local out=$SCEN_DIR/client.json log=$SCEN_DIR/client.log pid t_stop t_gone t_start t_back
+	local first lost_others bound why
+	client_start "$out" --flows 64 --rate 2000 --duration 3.5 --log "$log"
+	sleep 0.7
+	pid=$(echo_pid b1) || { D_BAD+="no udp_echo of b1; "; client_wait; return 1; }
+	t_stop=$(now_ns)
+	kill -TERM "$pid"
+	wait "$pid" 2>/dev/null
+	e2e_untrack_pid "$pid"
+	wait_until 3000 d_absent b1 || D_BAD+="b1 was not removed within 3 s; "
+	t_gone=$WAITED_NS
+	sleep 0.4
+	t_start=$(now_ns)
+	echo_start b1
+	wait_until 3000 d_present b1 || D_BAD+="b1 did not return within 3 s; "
+	t_back=$WAITED_NS
+	client_wait
+	# When the data plane took b1 out: the first datagram of one of b1's flows sent after the
+	# stop that another backend answered.
+	first=$(awk -v t="$t_stop" 'FNR == NR { b1[$1] = 1; next }
+		($3 in b1) && $4 != "b1" && $2 > t && (m == "" || $2 < m) { m = $2 }
+		END { print m }' <(jq -r '.flows[] | select(.backend == "b1") | .flow' "$out") "$log")
+	lost_others=$(jq '[.flows[] | select(.backend != "b1" and .sent != .received)] | length' "$out")
+	bound=$((D_FALL * D_INTERVAL + D_TIMEOUT + D_TICK))
+	D_DETECT_MS=$(((${first:-$t_gone} - t_stop) / 1000000))
+	D_RETURN_MS=$(((t_back - t_start) / 1000000))
+	DETAIL+="b1 stopped: out of the ring after $D_DETECT_MS ms (data plane; status saw it after "
+	DETAIL+="$(((t_gone - t_stop) / 1000000)) ms; bound fall x interval + timeout + tick = $bound ms), "
+	DETAIL+="back $D_RETURN_MS ms after its restart (rise $D_RISE x ${D_INTERVAL}ms); "
+	DETAIL+="traffic: $(client_brief "$out"); "
+	[ -n "$first" ] || D_BAD+="no flow of b1 moved to another backend; "
+	# The bound, plus 100 ms for scheduling on a loaded shared machine.
+	[ "$D_DETECT_MS" -le $((bound + 100)) ] || D_BAD+="detection $D_DETECT_MS ms > $bound ms; "
+	[ "$lost_others" = 0 ] || D_BAD+="$lost_others flows of other backends lost datagrams; "
+	why=$(jq -r '[(if .bad_source != 0 then "bad source" else empty end),
+		(if .duplicates != 0 then "duplicates" else empty end),
+		(if .send_errors != 0 then "send errors" else empty end)] | join(", ")' "$out")
+	[ -z "$why" ] || D_BAD+="$why; "
+}
+
+# SIGHUP: an invalid file changes nothing, a valid changed one makes one flip.
+daemon_reload()
+{
+	local g1 g2
+	g1=$(d_generation)
+	echo "  backend 10.77.0.99 bogus" >>"$DCONF"
+	kill -HUP "$DAEMON_PID"
+	sleep 0.5
+	g2=$(d_generation)
+	[ "$g1" = "$g2" ] || D_BAD+="invalid file: generation $g1 -> $g2; "
+	kill -0 "$DAEMON_PID" 2>/dev/null || D_BAD+="invalid file: udplbd exited; "
+	grep -q "udplbd.conf:[0-9]*: unknown backend option 'bogus'" "$SCEN_DIR/udplbd.log" ||
+		D_BAD+="invalid file: no FILE:LINE error logged; "
+	daemon_conf "$DCONF" 2
+	kill -HUP "$DAEMON_PID"
+	wait_until 2000 d_generation_not "$g1" || D_BAD+="valid file: no flip; "
+	sleep 0.4
+	g2=$(d_generation)
+	[ "$g2" = $((g1 + 1)) ] || D_BAD+="valid file: generation $g1 -> $g2 (want one flip); "
+	DETAIL+="SIGHUP: invalid file kept generation $g1, valid one flipped once; "
+}
+
+# SIGKILL, then the same file again: no flip, no health change.
+daemon_restart()
+{
+	local g1 g2 from
+	g1=$(d_generation)
+	kill -KILL "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	e2e_untrack_pid "$DAEMON_PID"
+	from=$(($(wc -l <"$SCEN_DIR/udplbd.log") + 1))
+	daemon_start
+	sleep 1.2
+	g2=$(d_generation)
+	[ "$g1" = "$g2" ] || D_BAD+="restart after SIGKILL: generation $g1 -> $g2; "
+	if tail -n +"$from" "$SCEN_DIR/udplbd.log" | grep -q " is \(up\|down\) "; then
+		D_BAD+="restart after SIGKILL: health changed: $(tail -n +"$from" "$SCEN_DIR/udplbd.log" |
+			grep " is \(up\|down\) " | head -n 2 | tr '\n' ' '); "
+	fi
+	DETAIL+="SIGKILL + restart: generation $g1 -> $g2; "
+}
+
+# status and health show what the daemon keeps in its health map.
+daemon_health_shown()
+{
+	local n t
+	n=$(run_udplb -j lb1 status "$DEV" | jq '[.vips[0].backends[] | select(.health == "up")] | length')
+	[ "$n" = 3 ] || D_BAD+="status -j: $n backends with health up, want 3; "
+	run_udplb lb1 status "$DEV" | grep -q "health up health_last pass" ||
+		D_BAD+="status (text) shows no health; "
+	t=$(run_udplb -j lb1 health "$DEV" |
+		jq -r --arg a "${IP[b1]}" '.[] | select(.backend == $a) | .health_transitions')
+	[ "${t:-0}" -ge 2 ] || D_BAD+="udplb health: b1 has ${t:-no} transitions, want >= 2; "
+	DETAIL+="health of b1 after the outage: $(run_udplb lb1 health "$DEV" | grep "${IP[b1]}" |
+		sed 's/  */ /g'); "
+}
+
+# --unload-on-exit: SIGTERM detaches udplb and removes its pins.
+daemon_unload_on_exit()
+{
+	local rc r keep=()
+	echo "--- udplbd --unload-on-exit started" >>"$SCEN_DIR/udplbd.log"
+	nsenter --no-fork --net="/run/netns/${NS[lb1]}" "$UDPLBD" --unload-on-exit -f "$DCONF" \
+		2>>"$SCEN_DIR/udplbd.log" &
+	DAEMON_PID=$!
+	e2e_track_pid "$DAEMON_PID"
+	wait_until 3000 d_all_present || D_BAD+="--unload-on-exit: the backends never came up; "
+	kill -TERM "$DAEMON_PID"
+	wait "$DAEMON_PID"
+	rc=$?
+	e2e_untrack_pid "$DAEMON_PID"
+	[ "$rc" = 0 ] || D_BAD+="--unload-on-exit: SIGTERM: exit $rc; "
+	if attach_check lb1 >/dev/null || run_udplb_quiet lb1 status "$DEV" 2>/dev/null; then
+		D_BAD+="--unload-on-exit: udplb still loaded after SIGTERM; "
+		return
+	fi
+	for r in "${E2E_LOADED[@]}"; do
+		[ "$r" = lb1 ] || keep+=("$r")
+	done
+	E2E_LOADED=("${keep[@]+"${keep[@]}"}")
+	DETAIL+="--unload-on-exit: unloaded at SIGTERM; "
+}
+
+scen_daemon()
+{
+	local r rc g0 out=$SCEN_DIR/after.json why
+	D_BAD=
+	DCONF=$SCEN_DIR/udplbd.conf
+	[ -x "$UDPLBD" ] || { DETAIL="missing $UDPLBD"; return 1; }
+	for r in lb1 lb2; do
+		if [[ " ${E2E_LOADED[*]-} " == *" $r "* ]]; then
+			udplb_unload "$r" || { DETAIL="unload failed"; return 1; }
+		fi
+	done
+	# --check: an invalid file exits 2 naming FILE:LINE, a valid one 0.
+	printf 'device %s\nvip %s\n  backend %s weight 0\n' "$DEV" "$VIPP" "${IP[b1]}" >"$DCONF"
+	"$UDPLBD" -f "$DCONF" --check 2>"$SCEN_DIR/check.err"
+	rc=$?
+	[ "$rc" = 2 ] && grep -q "^<3>$DCONF:3: " "$SCEN_DIR/check.err" ||
+		D_BAD+="--check of an invalid file: exit $rc, $(cat "$SCEN_DIR/check.err"); "
+	daemon_conf "$DCONF"
+	"$UDPLBD" -f "$DCONF" --check 2>>"$E2E_CMDLOG" || { DETAIL="--check refused the file"; return 1; }
+	E2E_LOADED+=(lb1)
+	daemon_start
+	wait_until 5000 d_all_present || { DETAIL="the backends never came up"; return 1; }
+	g0=$(d_generation)
+
+	# The operator's commands go through the file while the daemon runs.
+	run_udplb_quiet lb1 backend del "$DEV" "$VIPP" "${IP[b3]}"
+	rc=$?
+	[ "$rc" = 1 ] && tail -n 3 "$E2E_CMDLOG" | grep -q "udplbd (pid $DAEMON_PID) manages" ||
+		D_BAD+="operator backend del: exit $rc without naming the daemon; "
+
+	daemon_outage
+	daemon_reload
+	daemon_restart
+	daemon_health_shown
+
+	# SIGTERM: exit 0, the data plane keeps forwarding.
+	kill -TERM "$DAEMON_PID"
+	wait "$DAEMON_PID"
+	rc=$?
+	e2e_untrack_pid "$DAEMON_PID"
+	[ "$rc" = 0 ] || D_BAD+="SIGTERM: exit $rc; "
+	why=$(attach_check lb1) || D_BAD+="after SIGTERM: $why; "
+	client_run "$out" --flows 32 --rate 2000 --duration 0.3
+	why=$(client_ok "$out") || D_BAD+="traffic after SIGTERM: $why; "
+	run_udplb_quiet lb1 backend del "$DEV" "$VIPP" "${IP[b3]}" ||
+		D_BAD+="operator command refused after the daemon stopped; "
+	daemon_unload_on_exit
+	DETAIL+="start generation $g0"
+	[ -z "$D_BAD" ] && return 0
+	DETAIL="$D_BAD $DETAIL"
 	return 1
 }
 
