@@ -14,8 +14,8 @@
  * names the map.
  * A naive program is the negative control: it must show the helper call, or the test cannot fail.
  *
- * The last test prints (does not assert) the per-packet cost of each program measured with
- * BPF_PROG_TEST_RUN on a 64-byte UDP packet.
+ * The cost per packet is the bench's (make bench, table 4: plain and A/B lookups against the
+ * baselines): a test asserts, the bench measures.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,9 +43,6 @@
 #define TAG_A 0xa0000ULL /* backend tags, side A and side B */
 #define TAG_B 0xb0000ULL
 #define PLAIN_BASE 0x5000
-
-#define COST_REPEAT 1000000
-#define COST_ROUNDS 3
 
 /* Map ids of the loaded object, to name the maps the inlined lookups read. */
 static struct {
@@ -427,50 +424,6 @@ static void test_programs_read_live_side(void **state)
 	check_seen("single_xdp", s->bss->single_seen, PLAIN_BASE);
 }
 
-/* -------------------------------------------------------------------------------------------
- * Cost (printed, not asserted: timing depends on the machine and its load)
- */
-
-static void cost(const struct bpf_program *prog, __u32 want_retval, const char *what)
-{
-	__u32 ns[COST_ROUNDS];
-	int i;
-
-	run(prog, 1000, want_retval); /* warm up */
-	for (i = 0; i < COST_ROUNDS; i++)
-		ns[i] = run(prog, COST_REPEAT, want_retval);
-	ktest_sort_u32(ns, COST_ROUNDS);
-	printf("  %-13s %4u ns/pkt (min %u, max %u of %d x %d runs)  %s\n", bpf_program__name(prog),
-	       ns[COST_ROUNDS / 2], ns[0], ns[COST_ROUNDS - 1], COST_ROUNDS, COST_REPEAT, what);
-}
-
-static void test_cost_per_packet(void **state)
-{
-	struct abmap_inline *s;
-	int side;
-	(void)state;
-
-	ktest_begin();
-	s = skel_load();
-	fill(s);
-	/* Time on one CPU: test_run's cpu option is ignored for XDP and refused for skb. */
-	ktest_pin_cpu();
-	printf("  BPF_PROG_TEST_RUN, 64-byte UDP packet, kernel-reported median ns/pkt:\n");
-	cost(s->progs.pass_xdp, XDP_PASS, "XDP_PASS only");
-	cost(s->progs.single_xdp, XDP_PASS, "one lookup, one plain ARRAY");
-	for (side = ABMAP_SIDE_A; side <= ABMAP_SIDE_B; side++) {
-		set_generation(s, side);
-		printf("  side %c:\n", side ? 'B' : 'A');
-		cost(s->progs.naive_xdp, XDP_PASS, "pointer + 1 naive A/B lookup (helper call)");
-		cost(s->progs.naive_if_xdp, XDP_PASS, "pointer + 1 naive `if` A/B lookup");
-		cost(s->progs.inline_xdp, XDP_PASS, "pointer + 2 abmap_lookup()");
-		cost(s->progs.inline_tc, TC_ACT_OK, "tc: pointer + 2 abmap_lookup()");
-		cost(s->progs.inline_lb, XDP_PASS, "parse + pointer + 6 lookups (LB)");
-		cost(s->progs.inline_loop, XDP_PASS, "pointer + 8 abmap_lookup() in a loop");
-		cost(s->progs.inline_cb, XDP_PASS, "pointer + 8 abmap_lookup() via bpf_loop");
-	}
-}
-
 /* An optional argument selects tests by pattern (cmocka_set_test_filter), e.g. "*inlined". */
 int main(int argc, char **argv)
 {
@@ -478,7 +431,6 @@ int main(int argc, char **argv)
 		KTEST(test_abmap_lookups_inlined),
 		KTEST(test_naive_lookup_not_inlined),
 		KTEST(test_programs_read_live_side),
-		KTEST(test_cost_per_packet),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
