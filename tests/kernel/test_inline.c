@@ -14,8 +14,8 @@
  * names the map.
  * A naive program is the negative control: it must show the helper call, or the test cannot fail.
  *
- * The last test prints (does not assert) the per-packet cost of each program measured with
- * BPF_PROG_TEST_RUN on a 64-byte UDP packet.
+ * What each of these programs costs per packet is measured by the bench (make bench, table 8,
+ * bench/bench_inline.c), not here: a test asserts, the bench measures.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,18 +34,6 @@
 #include "ktest.h"
 #include "xlated.h"
 #include "abmap_inline.skel.h"
-
-#define SMALL_ENTRIES 16
-#define FIRST_BACKEND 10 /* vips[k].first_backend = FIRST_BACKEND + k */
-#define VIP_BACKENDS 3	 /* vips[k].nr_backends */
-#define CFG_BASE 20	 /* cfg[k] = CFG_BASE + k */
-#define LB_PORT 4101	 /* UDP destination port of the test packet: VIP 4101 % 64 = 5 */
-#define TAG_A 0xa0000ULL /* backend tags, side A and side B */
-#define TAG_B 0xb0000ULL
-#define PLAIN_BASE 0x5000
-
-#define COST_REPEAT 1000000
-#define COST_ROUNDS 3
 
 /* Map ids of the loaded object, to name the maps the inlined lookups read. */
 static struct {
@@ -362,13 +350,13 @@ static void set_generation(struct abmap_inline *s, __u64 gen)
 	update(s->maps.ptr, 0, &p);
 }
 
-/* One run (@repeat times) of @prog on the test packet; returns the kernel's ns per run. */
-static __u32 run(const struct bpf_program *prog, __u32 repeat, __u32 want_retval)
+/* One run of @prog on the test packet, which must return @want_retval. */
+static void run(const struct bpf_program *prog, __u32 want_retval)
 {
 	struct test_pkt pkt;
 	int err;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &pkt, .data_size_in = sizeof(pkt),
-		    .repeat = repeat);
+		    .repeat = 1);
 
 	make_pkt(&pkt);
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
@@ -378,7 +366,6 @@ static __u32 run(const struct bpf_program *prog, __u32 repeat, __u32 want_retval
 	if (opts.retval != want_retval)
 		fail_msg("%s: %s returned %u, expected %u", ktest_name(), bpf_program__name(prog),
 			 opts.retval, want_retval);
-	return opts.duration;
 }
 
 static void check_seen(const char *what, __u64 got, __u64 want)
@@ -406,69 +393,25 @@ static void test_programs_read_live_side(void **state)
 		/* Generations 2 and 3: the side is the low bit, not the whole value. */
 		set_generation(s, 2 + side);
 
-		run(s->progs.inline_xdp, 1, XDP_PASS);
+		run(s->progs.inline_xdp, XDP_PASS);
 		check_seen("inline_xdp", s->bss->xdp_seen, tag + FIRST_BACKEND);
-		run(s->progs.inline_tc, 1, TC_ACT_OK);
+		run(s->progs.inline_tc, TC_ACT_OK);
 		check_seen("inline_tc", s->bss->tc_seen, tag + CFG_BASE);
-		run(s->progs.inline_lb, 1, XDP_PASS);
+		run(s->progs.inline_lb, XDP_PASS);
 		/* VIP LB_PORT % 64; its heaviest backend is its last one. */
 		check_seen("inline_lb", s->bss->lb_seen,
 			   tag + FIRST_BACKEND + LB_PORT % VIP_ENTRIES + VIP_BACKENDS - 1);
-		run(s->progs.inline_loop, 1, XDP_PASS);
+		run(s->progs.inline_loop, XDP_PASS);
 		check_seen("inline_loop", s->bss->loop_seen, sum);
-		run(s->progs.inline_cb, 1, XDP_PASS);
+		run(s->progs.inline_cb, XDP_PASS);
 		check_seen("inline_cb", s->bss->cb_seen, sum);
-		run(s->progs.naive_xdp, 1, XDP_PASS);
+		run(s->progs.naive_xdp, XDP_PASS);
 		check_seen("naive_xdp", s->bss->naive_seen, (__u32)tag);
-		run(s->progs.naive_if_xdp, 1, XDP_PASS);
+		run(s->progs.naive_if_xdp, XDP_PASS);
 		check_seen("naive_if_xdp", s->bss->naive_seen, (__u32)tag);
 	}
-	run(s->progs.single_xdp, 1, XDP_PASS);
+	run(s->progs.single_xdp, XDP_PASS);
 	check_seen("single_xdp", s->bss->single_seen, PLAIN_BASE);
-}
-
-/* -------------------------------------------------------------------------------------------
- * Cost (printed, not asserted: timing depends on the machine and its load)
- */
-
-static void cost(const struct bpf_program *prog, __u32 want_retval, const char *what)
-{
-	__u32 ns[COST_ROUNDS];
-	int i;
-
-	run(prog, 1000, want_retval); /* warm up */
-	for (i = 0; i < COST_ROUNDS; i++)
-		ns[i] = run(prog, COST_REPEAT, want_retval);
-	ktest_sort_u32(ns, COST_ROUNDS);
-	printf("  %-13s %4u ns/pkt (min %u, max %u of %d x %d runs)  %s\n", bpf_program__name(prog),
-	       ns[COST_ROUNDS / 2], ns[0], ns[COST_ROUNDS - 1], COST_ROUNDS, COST_REPEAT, what);
-}
-
-static void test_cost_per_packet(void **state)
-{
-	struct abmap_inline *s;
-	int side;
-	(void)state;
-
-	ktest_begin();
-	s = skel_load();
-	fill(s);
-	/* Time on one CPU: test_run's cpu option is ignored for XDP and refused for skb. */
-	ktest_pin_cpu();
-	printf("  BPF_PROG_TEST_RUN, 64-byte UDP packet, kernel-reported median ns/pkt:\n");
-	cost(s->progs.pass_xdp, XDP_PASS, "XDP_PASS only");
-	cost(s->progs.single_xdp, XDP_PASS, "one lookup, one plain ARRAY");
-	for (side = ABMAP_SIDE_A; side <= ABMAP_SIDE_B; side++) {
-		set_generation(s, side);
-		printf("  side %c:\n", side ? 'B' : 'A');
-		cost(s->progs.naive_xdp, XDP_PASS, "pointer + 1 naive A/B lookup (helper call)");
-		cost(s->progs.naive_if_xdp, XDP_PASS, "pointer + 1 naive `if` A/B lookup");
-		cost(s->progs.inline_xdp, XDP_PASS, "pointer + 2 abmap_lookup()");
-		cost(s->progs.inline_tc, TC_ACT_OK, "tc: pointer + 2 abmap_lookup()");
-		cost(s->progs.inline_lb, XDP_PASS, "parse + pointer + 6 lookups (LB)");
-		cost(s->progs.inline_loop, XDP_PASS, "pointer + 8 abmap_lookup() in a loop");
-		cost(s->progs.inline_cb, XDP_PASS, "pointer + 8 abmap_lookup() via bpf_loop");
-	}
 }
 
 /* An optional argument selects tests by pattern (cmocka_set_test_filter), e.g. "*inlined". */
@@ -478,7 +421,6 @@ int main(int argc, char **argv)
 		KTEST(test_abmap_lookups_inlined),
 		KTEST(test_naive_lookup_not_inlined),
 		KTEST(test_programs_read_live_side),
-		KTEST(test_cost_per_packet),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
