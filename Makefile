@@ -102,6 +102,8 @@ BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF))
 BENCH_SRCS := $(filter-out $(BENCH_BPF),$(sort $(wildcard bench/*.c)))
 BENCH_BIN := $(if $(BENCH_SRCS),$(BUILD)/bench/bench)
 BENCH_SMOKE := $(if $(BENCH_SRCS),$(BUILD)/bench/bench-smoke)
+# Table 8 times the kernel test's A/B lookup programs: one source, tests/kernel/abmap_inline.bpf.c
+BENCH_KTEST_SKELS := $(BUILD)/tests/kernel/abmap_inline.skel.h
 
 # Fuzzing: each tests/fuzz/*.mk adds its libFuzzer targets to FUZZ_BINS (make fuzz) and the
 # binaries of its short smoke run to FUZZ_SMOKE_BINS (run by make check)
@@ -264,11 +266,13 @@ $(BUILD)/examples/%: examples/%.c $(EXAMPLE_SKELS) $(LIB_A)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/examples $< $(LIB_A) $(ALL_LDFLAGS) $(LIB_LIBS) -o $@
 
-$(BENCH_BIN): $(BENCH_SRCS) bench/*.h $(BENCH_SKELS) $(UDPLB_SKEL) $(TESTLIB_SRCS) \
-		$(wildcard tests/lib/*.h) $(UDPLB_LIB) $(LIB_A)
+$(BENCH_BIN): $(BENCH_SRCS) bench/*.h $(BENCH_SKELS) $(BENCH_KTEST_SKELS) $(UDPLB_SKEL) \
+		$(TESTLIB_SRCS) $(wildcard tests/lib/*.h) tests/kernel/abmap_inline.h $(UDPLB_LIB) \
+		$(LIB_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(UDPLB_CFLAGS) -Itests/lib -I$(BUILD)/bpf -I$(BUILD)/bench \
+		-Itests/kernel -I$(BUILD)/tests/kernel \
 		$(BENCH_SRCS) $(TESTLIB_SRCS) $(UDPLB_LIB) $(LIB_A) $(ALL_LDFLAGS) $(UDPLB_LIB_LIBS) \
 		-lm -o $@
 

@@ -865,7 +865,7 @@ static void usage(FILE *f)
 /* Benchmark N is benches[N - 1]; each skips its kernel rows itself without privileges. */
 static struct table *(*const benches[])(void) = {
 	bench_commit_full, bench_commit_one, bench_flip,  bench_packet,
-	bench_maglev,	   bench_memory,     bench_apply,
+	bench_maglev,	   bench_memory,     bench_apply, bench_inline,
 };
 
 int main(int argc, char **argv)

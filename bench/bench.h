@@ -12,7 +12,9 @@
  * Files: bench.c (options, privileges, network namespace, tables, text/JSON/markdown output),
  * bench_commit.c (1: whole-array commits, 2: one-entry commits), bench_flip.c (3: visibility and
  * grace period), bench_packet.c (4: per-packet cost, and the udplb fixture rows 3, 4 and 6
- * share), bench_maglev.c (5), bench_memory.c (6), bench_progs.bpf.c (BPF programs).
+ * share), bench_maglev.c (5), bench_memory.c (6), bench_apply.c (7), bench_inline.c (8: A/B
+ * lookup shapes, the programs of tests/kernel/abmap_inline.bpf.c), bench_progs.bpf.c (BPF
+ * programs).
  */
 #ifndef __UDPLB_BENCH_H
 #define __UDPLB_BENCH_H
@@ -192,6 +194,7 @@ struct table *bench_packet(void);      /* 4 */
 struct table *bench_maglev(void);      /* 5 */
 struct table *bench_memory(void);      /* 6 */
 struct table *bench_apply(void);       /* 7 */
+struct table *bench_inline(void);      /* 8 */
 
 /* Child process of the memory row (bench --rss-child MODE): prints "key value" lines. */
 int bench_rss_child(const char *mode);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Programs for test_inline: does every A/B array lookup made through abmap_bpf.h stay inlined by
- * the verifier (no helper call), while a naive A/B lookup does not?
+ * the verifier (no helper call), while a naive A/B lookup does not? The bench times the same
+ * programs per packet (bench/bench_inline.c, table 8 of make bench).
  *
  * The verifier inlines bpf_map_lookup_elem() on an ARRAY only when each call instruction always
  * sees the same map. The naive form below lets clang merge the two calls into one call site with
@@ -242,7 +243,7 @@ int naive_if_xdp(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* Reference for the timing: one lookup in one plain ARRAY. */
+/* Reference for the bench: one lookup in one plain ARRAY. */
 SEC("xdp")
 int single_xdp(struct xdp_md *ctx)
 {
@@ -255,7 +256,7 @@ int single_xdp(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* Reference for the timing: nothing at all. */
+/* Reference (baseline) for the bench: nothing at all. */
 SEC("xdp")
 int pass_xdp(struct xdp_md *ctx)
 {
